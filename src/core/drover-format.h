@@ -1,0 +1,18 @@
+/* drover-format.h: numbers as the operator reads them
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+char *drover_format_time_left   (gint64 seconds);
+char *drover_format_temperature (double actual,
+                                 double target);
+char *drover_format_since       (GDateTime *then,
+                                 GDateTime *now);
+
+G_END_DECLS

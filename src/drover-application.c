@@ -1,0 +1,197 @@
+/* drover-application.c: the Drover application
+ *
+ * Owns the fleet, so that every window shows the same printers, and the
+ * application-wide actions: about, quit.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "drover-application"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "drover-application.h"
+#include "drover-window.h"
+
+struct _DroverApplication
+{
+  AdwApplication  parent_instance;
+
+  DroverFleet    *fleet;
+  gboolean        open_demo;
+};
+
+G_DEFINE_FINAL_TYPE (DroverApplication, drover_application, ADW_TYPE_APPLICATION)
+
+static const GOptionEntry option_entries[] = {
+  { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and the libraries in use, then exit"), NULL },
+  { "demo", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Open the demo farm"), NULL },
+  { NULL }
+};
+
+static int
+drover_application_handle_local_options (GApplication *application,
+                                         GVariantDict *options)
+{
+  DroverApplication *self = DROVER_APPLICATION (application);
+
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_autofree char *versions = drover_core_dup_library_versions ();
+
+      g_print ("drover %s\n%s", PACKAGE_VERSION, versions);
+      return 0;
+    }
+
+  self->open_demo = g_variant_dict_contains (options, "demo");
+
+  return G_APPLICATION_CLASS (drover_application_parent_class)->handle_local_options (application, options);
+}
+
+static void
+drover_application_activate (GApplication *application)
+{
+  DroverApplication *self = DROVER_APPLICATION (application);
+  GtkWindow *window;
+
+  window = gtk_application_get_active_window (GTK_APPLICATION (application));
+  if (window == NULL)
+    window = GTK_WINDOW (drover_window_new (self));
+
+  if (self->open_demo)
+    {
+      self->open_demo = FALSE;
+      gtk_widget_activate_action (GTK_WIDGET (window), "win.open-demo", NULL);
+    }
+
+  gtk_window_present (window);
+}
+
+static void
+drover_application_dispose (GObject *object)
+{
+  DroverApplication *self = (DroverApplication *)object;
+
+  g_clear_object (&self->fleet);
+
+  G_OBJECT_CLASS (drover_application_parent_class)->dispose (object);
+}
+
+static void
+drover_application_class_init (DroverApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = drover_application_dispose;
+
+  app_class->activate = drover_application_activate;
+  app_class->handle_local_options = drover_application_handle_local_options;
+}
+
+static void
+about_action_cb (GSimpleAction *action,
+                 GVariant      *parameter,
+                 gpointer       user_data)
+{
+  DroverApplication *self = user_data;
+  static const char *developers[] = { "The Drover developers", NULL };
+  g_autofree char *debug_info = NULL;
+  GtkWindow *about;
+
+  debug_info = drover_core_dup_library_versions ();
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (GTK_APPLICATION (self)),
+                        "modal", TRUE,
+                        "application-name", _("Drover"),
+                        "application-icon", APPLICATION_ID,
+                        "developer-name", _("The Drover developers"),
+                        "version", PACKAGE_VERSION,
+                        "comments", _("Drover watches every printer of a print farm, shows what is stored on each "
+                                      "and what it was told to do, raises an alarm for anything the operator never "
+                                      "sent, and sends print jobs signed by the operator."),
+                        "website", "https://github.com/drover/drover",
+                        "issue-url", "https://github.com/drover/drover/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "copyright", "© 2026 The Drover developers",
+                        "developers", developers,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        "debug-info", debug_info,
+                        NULL);
+
+  gtk_window_present (about);
+}
+
+static void
+quit_action_cb (GSimpleAction *action,
+                GVariant      *parameter,
+                gpointer       user_data)
+{
+  GApplication *app = user_data;
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (app));
+
+  /* Close the windows rather than quit outright, so each saves its state. */
+  while (windows != NULL)
+    {
+      GList *next = windows->next;
+
+      gtk_window_close (windows->data);
+      windows = next;
+    }
+}
+
+static const GActionEntry app_actions[] = {
+  { "about", about_action_cb },
+  { "quit", quit_action_cb },
+};
+
+static void
+drover_application_init (DroverApplication *self)
+{
+  static const char *quit_accels[] = { "<Control>q", NULL };
+  static const char *close_accels[] = { "<Control>w", NULL };
+
+  self->fleet = drover_fleet_new ();
+
+  g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
+  g_application_set_option_context_summary (G_APPLICATION (self),
+                                            _("Watch a print farm, catch what its operator never sent, "
+                                              "and send signed print jobs."));
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "window.close", close_accels);
+}
+
+/**
+ * drover_application_new:
+ *
+ * Returns: (transfer full): the application
+ */
+DroverApplication *
+drover_application_new (void)
+{
+  return g_object_new (DROVER_TYPE_APPLICATION,
+                       "application-id", APPLICATION_ID,
+                       "flags", G_APPLICATION_DEFAULT_FLAGS,
+                       "resource-base-path", "/io/github/drover/Drover",
+                       NULL);
+}
+
+/**
+ * drover_application_get_fleet:
+ * @self: a #DroverApplication
+ *
+ * Returns: (transfer none): the printers every window shows
+ */
+DroverFleet *
+drover_application_get_fleet (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
+
+  return self->fleet;
+}

@@ -1,0 +1,275 @@
+/* test-window.c: the main window, in a real window on an X display
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <string.h>
+
+#include "drover-application.h"
+#include "drover-printer-card.h"
+#include "drover-test-display.h"
+#include "drover-window.h"
+
+#define WAIT_US (5 * G_USEC_PER_SEC)
+
+static DroverApplication *app;
+
+/* Runs the main loop until @done says so, for at most five seconds. */
+static gboolean
+iterate_until (gboolean (*done) (gpointer data),
+               gpointer   data)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+widget_is_mapped (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget);
+}
+
+static void
+collect_labels (GtkWidget *widget,
+                GString   *out)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+
+  if (GTK_IS_LABEL (widget))
+    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
+  else if (ADW_IS_STATUS_PAGE (widget))
+    g_string_append_printf (out, "%s\n%s\n",
+                            adw_status_page_get_title (ADW_STATUS_PAGE (widget)),
+                            adw_status_page_get_description (ADW_STATUS_PAGE (widget)));
+  else if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
+    g_string_append_printf (out, "%s\n", gtk_button_get_label (GTK_BUTTON (widget)));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_labels (child, out);
+}
+
+static char *
+visible_text (GtkWidget *widget)
+{
+  GString *out = g_string_new (NULL);
+
+  collect_labels (widget, out);
+
+  return g_string_free (out, FALSE);
+}
+
+static guint
+count_cards (GtkWidget *widget)
+{
+  guint count = DROVER_IS_PRINTER_CARD (widget) && gtk_widget_get_mapped (widget) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    count += count_cards (child);
+
+  return count;
+}
+
+static gboolean
+window_shows_cards (gpointer window)
+{
+  return count_cards (window) > 0;
+}
+
+static DroverWindow *
+open_window (void)
+{
+  DroverWindow *window = drover_window_new (app);
+
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (iterate_until (widget_is_mapped, window));
+
+  return window;
+}
+
+static void
+close_window (DroverWindow *window)
+{
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+test_window_first_run (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  DroverWindow *window;
+  g_autofree char *text = NULL;
+
+  g_settings_reset (settings, "demo-farm");
+  window = open_window ();
+
+  /* No farm configured: the welcome page, saying what Drover is and
+   * offering the demo farm. */
+  g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "welcome");
+  text = visible_text (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (text, "Welcome to Drover"));
+  g_assert_nonnull (strstr (text, "raises an alarm when a file or a job appears that you never sent"));
+  g_assert_nonnull (strstr (text, "_Open the Demo Farm"));
+
+  close_window (window);
+}
+
+static void
+test_window_demo_farm (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  DroverFleet *fleet = drover_application_get_fleet (app);
+  DroverWindow *window;
+  g_autofree char *text = NULL;
+
+  g_settings_reset (settings, "demo-farm");
+  window = open_window ();
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-demo", NULL));
+
+  /* The fleet page, with a card per printer on screen. */
+  g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
+  g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 12);
+  g_assert_true (g_settings_get_boolean (settings, "demo-farm"));
+  g_assert_true (iterate_until (window_shows_cards, window));
+
+  text = visible_text (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (text, "Voron 2.4 #1"));
+  g_assert_nonnull (strstr (text, "Printing"));
+  g_assert_nonnull (strstr (text, "bracket_v3_ASA.gcode"));
+  g_assert_nonnull (strstr (text, "Demo farm · 12 printers"));
+  g_assert_nonnull (strstr (text, "its printers are samples"));
+  close_window (window);
+
+  /* The choice is remembered: the next window opens on the demo farm. */
+  window = open_window ();
+  g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
+
+  /* Closing the demo empties the fleet and brings the welcome back. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.close-demo", NULL));
+  g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "welcome");
+  g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 0);
+  g_assert_false (g_settings_get_boolean (settings, "demo-farm"));
+  close_window (window);
+}
+
+static void
+test_window_card_follows_printer (void)
+{
+  g_autoptr(DroverPrinter) printer = drover_printer_new ("farm/p-001", DROVER_CONNECTOR_OCTOPRINT);
+  GtkWidget *window = gtk_window_new ();
+  GtkWidget *card = drover_printer_card_new ();
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+
+  drover_printer_set_display_name (printer, "Prusa #1");
+  drover_printer_set_state (printer, DROVER_PRINTER_STATE_IDLE);
+  drover_printer_card_set_printer (DROVER_PRINTER_CARD (card), printer);
+  gtk_window_set_child (GTK_WINDOW (window), card);
+  gtk_window_present (GTK_WINDOW (window));
+  g_assert_true (iterate_until (widget_is_mapped, card));
+
+  before = visible_text (card);
+  g_assert_nonnull (strstr (before, "Prusa #1"));
+  g_assert_nonnull (strstr (before, "Idle"));
+  g_assert_nonnull (strstr (before, "OctoPrint"));
+  g_assert_null (strstr (before, "min left"));
+
+  /* A change of the model shows without anyone telling the card. */
+  g_object_set (printer,
+                "state", DROVER_PRINTER_STATE_PRINTING,
+                "current-file", "benchy.gcode",
+                "progress", 0.25,
+                "time-left", (gint64)1800,
+                "hotend-temperature", 214.6,
+                "hotend-target", 215.0,
+                NULL);
+  after = visible_text (card);
+  g_assert_nonnull (strstr (after, "Printing"));
+  g_assert_nonnull (strstr (after, "benchy.gcode"));
+  g_assert_nonnull (strstr (after, "25 % · 30 min left"));
+  g_assert_nonnull (strstr (after, "215 / 215 °C"));
+  g_assert_null (strstr (after, "Idle"));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static gboolean
+has_toplevel_of_type (gpointer type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, GPOINTER_TO_SIZE (type)) && gtk_widget_get_mapped (toplevel))
+        return TRUE;
+    }
+
+  return FALSE;
+}
+
+static void
+test_window_about_and_shortcuts (void)
+{
+  DroverWindow *window = open_window ();
+
+  g_action_group_activate_action (G_ACTION_GROUP (app), "about", NULL);
+  g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (ADW_TYPE_ABOUT_WINDOW)));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-help-overlay", NULL));
+  g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (GTK_TYPE_SHORTCUTS_WINDOW)));
+
+  close_window (window);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GError) error = NULL;
+  int status;
+
+  if (!drover_test_display_ensure (&error))
+    g_error ("No display for the UI tests: %s", error->message);
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  g_assert_true (drover_core_init (NULL));
+
+  app = drover_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  g_test_add_func ("/window/first-run", test_window_first_run);
+  g_test_add_func ("/window/demo-farm", test_window_demo_farm);
+  g_test_add_func ("/window/card-follows-printer", test_window_card_follows_printer);
+  g_test_add_func ("/window/about-and-shortcuts", test_window_about_and_shortcuts);
+
+  status = g_test_run ();
+
+  g_clear_object (&app);
+  drover_test_display_stop ();
+
+  return status;
+}
