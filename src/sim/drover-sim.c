@@ -2,22 +2,352 @@
  *
  * The simulator writes each printer dialect from its own templates and never
  * through src/core's decoders or encoders, so that a bug in Drover's
- * decoders cannot hide behind the same bug here. It links GLib only.
+ * decoders cannot hide behind the same bug here.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 
 #include "config.h"
 
+#include <gio/gio.h>
+#include <gio/gunixinputstream.h>
+#include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <locale.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
 
-static gboolean show_version;
+#include "sim-farm.h"
 
-static const GOptionEntry main_entries[] = {
-  { "version", 'V', 0, G_OPTION_ARG_NONE, &show_version, N_("Print the version, then exit"), NULL },
+typedef struct
+{
+  SimFarm          *farm;
+  GMainLoop        *loop;
+  gint64            last_tick;      /* monotonic µs */
+  double            time_scale;
+  double            started;        /* monotonic s */
+  double            duration;
+  double            incident_at;
+  SimIncidentKind   incident_kind;
+  guint             incident_printers;
+  gboolean          incident_done;
+  double            silent_after;
+  gboolean          silent_done;
+  GDataInputStream *control;
+  int               status;
+} Sim;
+
+/* Options */
+static char *opt_broker;
+static char *opt_username;
+static char *opt_password;
+static char *opt_ca_file;
+static int opt_printers = 12;
+static char *opt_mix;
+static int opt_seed = 1;
+static double opt_time_scale = 1.0;
+static int opt_tick_ms = 1000;
+static int opt_mqtt_version = 5;
+static int opt_offline_one_in;
+static char *opt_incident;
+static double opt_incident_at = -1;
+static int opt_incident_printers = 3;
+static double opt_silent_after = -1;
+static double opt_duration;
+static char *opt_inventory;
+static gboolean opt_control;
+static gboolean opt_version;
+
+static const GOptionEntry entries[] = {
+  { "broker", 'b', 0, G_OPTION_ARG_STRING, &opt_broker,
+    N_("The farm's MQTT broker, as tcp://HOST:PORT or ssl://HOST:PORT (required)"), N_("URI") },
+  { "username", 'u', 0, G_OPTION_ARG_STRING, &opt_username, N_("User name on the broker"), N_("NAME") },
+  { "password", 'P', 0, G_OPTION_ARG_STRING, &opt_password,
+    N_("Password on the broker (or set DROVER_SIM_PASSWORD)"), N_("PASSWORD") },
+  { "ca-file", 0, 0, G_OPTION_ARG_FILENAME, &opt_ca_file, N_("CA certificate for an ssl:// broker"), N_("FILE") },
+  { "mqtt-version", 0, 0, G_OPTION_ARG_INT, &opt_mqtt_version, N_("MQTT protocol: 5 (default) or 3 for 3.1.1"), N_("5|3") },
+  { "printers", 'n', 0, G_OPTION_ARG_INT, &opt_printers, N_("How many printers (default 12, at most 10000)"), N_("N") },
+  { "mix", 0, 0, G_OPTION_ARG_STRING, &opt_mix,
+    N_("Weights of the connectors, such as moonraker=3,octoprint=3,bambu=2,native=3 (the default)"), N_("LIST") },
+  { "seed", 0, 0, G_OPTION_ARG_INT, &opt_seed, N_("Seed of the farm's dice: the same seed gives the same farm (default 1)"), N_("N") },
+  { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opt_time_scale,
+    N_("Simulated seconds per real second (default 1; 60 makes an hour a minute)"), N_("X") },
+  { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms, N_("How often printers report, in milliseconds (default 1000)"), N_("MS") },
+  { "offline-one-in", 0, 0, G_OPTION_ARG_INT, &opt_offline_one_in,
+    N_("Each printer goes offline about once in N simulated minutes, half of the time by dying (0: never)"), N_("N") },
+  { "incident", 0, 0, G_OPTION_ARG_STRING, &opt_incident,
+    N_("Stage an attack: readme (a text file named hacked_machine_readme.gcode, as in 2024), "
+       "gcode (G-code with M502, M500 and a 320 °C target) or print (a print nobody asked for)"), N_("KIND") },
+  { "incident-at", 0, 0, G_OPTION_ARG_DOUBLE, &opt_incident_at,
+    N_("When the attack comes, in real seconds after start (default 10)"), N_("SECONDS") },
+  { "incident-printers", 0, 0, G_OPTION_ARG_INT, &opt_incident_printers,
+    N_("How many printers the attack reaches (default 3)"), N_("K") },
+  { "silent-after", 0, 0, G_OPTION_ARG_DOUBLE, &opt_silent_after,
+    N_("Stop answering MQTT after this many real seconds, connections kept open"), N_("SECONDS") },
+  { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &opt_duration,
+    N_("Stop after this many real seconds (default: run until interrupted)"), N_("SECONDS") },
+  { "inventory", 0, 0, G_OPTION_ARG_FILENAME, &opt_inventory,
+    N_("Write the farm's inventory (a key file: brokers and printers) to FILE"), N_("FILE") },
+  { "control", 0, 0, G_OPTION_ARG_NONE, &opt_control,
+    N_("Read commands from standard input, one per line (see below)"), NULL },
+  { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version, then exit"), NULL },
   { NULL }
 };
+
+static gboolean
+parse_mix (const char  *text,
+           guint        mix[SIM_N_DIALECTS],
+           GError     **error)
+{
+  g_auto(GStrv) parts = g_strsplit (text, ",", -1);
+  guint total = 0;
+
+  memset (mix, 0, sizeof (guint) * SIM_N_DIALECTS);
+
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_auto(GStrv) pair = g_strsplit (g_strstrip (parts[i]), "=", 2);
+      gboolean known = FALSE;
+      guint64 weight;
+
+      if (pair[0] == NULL || pair[1] == NULL ||
+          !g_ascii_string_to_unsigned (pair[1], 10, 0, 1000, &weight, NULL))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not CONNECTOR=WEIGHT"), parts[i]);
+          return FALSE;
+        }
+
+      for (guint d = 0; d < SIM_N_DIALECTS; d++)
+        {
+          if (g_str_equal (pair[0], sim_dialect_to_string (d)))
+            {
+              mix[d] = (guint)weight;
+              total += (guint)weight;
+              known = TRUE;
+            }
+        }
+
+      if (!known || g_str_equal (pair[0], "serial"))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("Unknown connector “%s”: use native, moonraker, octoprint or bambu"), pair[0]);
+          return FALSE;
+        }
+    }
+
+  if (total == 0)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("The mix has no printers in it"));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+parse_incident (const char       *text,
+                SimIncidentKind  *kind)
+{
+  if (g_strcmp0 (text, "readme") == 0)
+    *kind = SIM_INCIDENT_README;
+  else if (g_strcmp0 (text, "gcode") == 0)
+    *kind = SIM_INCIDENT_GCODE;
+  else if (g_strcmp0 (text, "print") == 0)
+    *kind = SIM_INCIDENT_PRINT;
+  else
+    return FALSE;
+
+  return TRUE;
+}
+
+static double
+monotonic_seconds (void)
+{
+  return g_get_monotonic_time () / (double)G_USEC_PER_SEC;
+}
+
+static void
+say (const char *format,
+     ...) G_GNUC_PRINTF (1, 2);
+
+/* Lines on standard output are for programs: one fact per line, flushed. */
+static void
+say (const char *format,
+     ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  vprintf (format, args);
+  va_end (args);
+  putchar ('\n');
+  fflush (stdout);
+}
+
+static void
+run_incident (Sim             *sim,
+              SimIncidentKind  kind,
+              guint            n_printers)
+{
+  g_autoptr(GPtrArray) victims = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *list = NULL;
+  static const char * const names[] = { "readme", "gcode", "print" };
+
+  sim_farm_incident (sim->farm, kind, n_printers, victims);
+  g_ptr_array_add (victims, NULL);
+  list = g_strjoinv (",", (char **)victims->pdata);
+  say ("incident %s %s", names[kind], list);
+}
+
+static gboolean
+tick_cb (gpointer data)
+{
+  Sim *sim = data;
+  gint64 now = g_get_monotonic_time ();
+  double elapsed = (now - sim->last_tick) / (double)G_USEC_PER_SEC;
+  double since_start = monotonic_seconds () - sim->started;
+
+  sim->last_tick = now;
+  sim_farm_tick (sim->farm, elapsed * sim->time_scale);
+
+  if (!sim->incident_done && sim->incident_at >= 0 && since_start >= sim->incident_at)
+    {
+      sim->incident_done = TRUE;
+      run_incident (sim, sim->incident_kind, sim->incident_printers);
+    }
+
+  if (!sim->silent_done && sim->silent_after >= 0 && since_start >= sim->silent_after)
+    {
+      sim->silent_done = TRUE;
+      sim_farm_set_silent (sim->farm, TRUE);
+      say ("silent");
+    }
+
+  if (sim->duration > 0 && since_start >= sim->duration)
+    g_main_loop_quit (sim->loop);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+quit_cb (gpointer data)
+{
+  Sim *sim = data;
+
+  g_main_loop_quit (sim->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_control_line (Sim  *sim,
+                     char *line)
+{
+  g_auto(GStrv) words = g_strsplit_set (g_strstrip (line), " \t", -1);
+  SimIncidentKind kind;
+  SimPrinter *printer = NULL;
+
+  if (words[0] == NULL || words[0][0] == '\0')
+    return;
+
+  if (words[1] != NULL)
+    printer = sim_farm_find_printer (sim->farm, words[1]);
+
+  if (g_str_equal (words[0], "incident") && words[1] != NULL && parse_incident (words[1], &kind))
+    run_incident (sim, kind, words[2] != NULL ? (guint)g_ascii_strtoull (words[2], NULL, 10) : 3);
+  else if (g_str_equal (words[0], "silent"))
+    {
+      gboolean on = words[1] == NULL || !g_str_equal (words[1], "off");
+
+      sim_farm_set_silent (sim->farm, on);
+      say (on ? "silent" : "talking");
+    }
+  else if ((g_str_equal (words[0], "offline") || g_str_equal (words[0], "die")) && printer != NULL)
+    {
+      sim_printer_go_offline (printer, g_str_equal (words[0], "offline"), 0);
+      say ("%s %s", words[0], printer->id);
+    }
+  else if (g_str_equal (words[0], "online") && printer != NULL)
+    {
+      sim_printer_come_back (printer);
+      say ("online %s", printer->id);
+    }
+  else if (g_str_equal (words[0], "start") && printer != NULL && words[2] != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (sim_printer_start_job (printer, words[2], &error))
+        say ("started %s %s", printer->id, words[2]);
+      else
+        say ("error %s", error->message);
+    }
+  else if (g_str_equal (words[0], "status") && printer != NULL)
+    say ("status %s %s %.1f/%.1f %.1f/%.1f %.3f %s", printer->id, sim_state_to_string (printer->state),
+         printer->hotend, printer->hotend_target, printer->bed, printer->bed_target,
+         sim_printer_get_progress (printer), printer->job_file != NULL ? printer->job_file : "-");
+  else if (g_str_equal (words[0], "files") && printer != NULL)
+    {
+      GString *names = g_string_new (NULL);
+
+      for (guint i = 0; i < printer->files->len; i++)
+        g_string_append_printf (names, "%s%s", i > 0 ? "," : "", ((SimFile *)printer->files->pdata[i])->name);
+      say ("files %s %s", printer->id, names->str);
+      g_string_free (names, TRUE);
+    }
+  else if (g_str_equal (words[0], "commands") && printer != NULL)
+    {
+      for (guint i = 0; i < printer->command_log->len; i++)
+        say ("command %s %s", printer->id, (char *)printer->command_log->pdata[i]);
+      say ("commands-end %s", printer->id);
+    }
+  else if (g_str_equal (words[0], "quit"))
+    g_main_loop_quit (sim->loop);
+  else
+    say ("error unknown command: %s", line);
+}
+
+static void read_control (Sim *sim);
+
+static void
+control_line_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Sim *sim = data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *line = g_data_input_stream_read_line_finish_utf8 (sim->control, result, NULL, &error);
+
+  if (line == NULL)
+    {
+      /* Whoever drove us has gone: stop, as a pipeline would. */
+      g_main_loop_quit (sim->loop);
+      return;
+    }
+
+  handle_control_line (sim, line);
+  read_control (sim);
+}
+
+static void
+read_control (Sim *sim)
+{
+  g_data_input_stream_read_line_async (sim->control, G_PRIORITY_DEFAULT, NULL, control_line_cb, sim);
+}
+
+static void
+raise_file_limit (void)
+{
+  struct rlimit limit;
+
+  /* One connection per printer: 10,000 printers need 10,000 sockets. */
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+}
 
 int
 main (int   argc,
@@ -25,6 +355,8 @@ main (int   argc,
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
+  SimFarmOptions options = { 0 };
+  Sim sim = { 0 };
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
@@ -36,10 +368,30 @@ main (int   argc,
                                 _("Run a simulated print farm that speaks the real printers' protocols, "
                                   "for Drover's demo farm, its tests and its benchmarks."));
   g_option_context_set_description (context,
-                                    _("This version has no printers to simulate yet.\n"
+                                    _("Connectors:\n"
+                                      "  moonraker  Klipper through Moonraker's [mqtt] component: <id>/klipper/status,\n"
+                                      "             <id>/moonraker/status, JSON-RPC on <id>/moonraker/api/request\n"
+                                      "  octoprint  OctoPrint-MQTT plugin with base topic octoPrint/<id>/\n"
+                                      "  bambu      Bambu Lab LAN mode: device/<serial>/report and /request\n"
+                                      "  native     Drover's own dialect: drover/v1/<id>/… (docs/protocol.md)\n"
+                                      "\n"
+                                      "Standard output, one line each: “ready N”, “printer ID CONNECTOR NAME”,\n"
+                                      "“incident KIND ID,ID,…”, “silent”, and the answers to control commands.\n"
+                                      "\n"
+                                      "Control commands (with --control), one per line on standard input:\n"
+                                      "  incident readme|gcode|print [K]   stage the attack on K printers now\n"
+                                      "  silent [off]                       stop (or resume) answering MQTT\n"
+                                      "  offline ID | die ID | online ID    leave cleanly, die (the broker sends\n"
+                                      "                                     the will), come back\n"
+                                      "  start ID FILE                      start a job as the printer's own panel would\n"
+                                      "  status ID | files ID | commands ID what the printer has and was told\n"
+                                      "  quit\n"
+                                      "\n"
+                                      "Exit status: 0 when stopped by time, signal or quit; 1 when the farm could\n"
+                                      "not start; 2 when the command line was wrong.\n"
                                       "\n"
                                       "Report bugs at https://github.com/drover/drover/issues"));
-  g_option_context_add_main_entries (context, main_entries, GETTEXT_PACKAGE);
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -47,12 +399,121 @@ main (int   argc,
       return 2;
     }
 
-  if (show_version)
+  if (opt_version)
     {
       g_print ("drover-sim %s\n", PACKAGE_VERSION);
       return 0;
     }
 
-  g_printerr (_("drover-sim: this version has no printers to simulate yet.\n"));
-  return 1;
+  if (opt_broker == NULL)
+    {
+      g_printerr (_("drover-sim: say which broker to use with --broker, such as --broker tcp://127.0.0.1:1883\n"));
+      return 2;
+    }
+  if (opt_printers < 1 || opt_printers > 10000)
+    {
+      g_printerr (_("drover-sim: --printers must be between 1 and 10000\n"));
+      return 2;
+    }
+  if (opt_time_scale <= 0 || opt_tick_ms < 10)
+    {
+      g_printerr (_("drover-sim: --time-scale must be above 0 and --tick-ms at least 10\n"));
+      return 2;
+    }
+  if (opt_mqtt_version != 3 && opt_mqtt_version != 5)
+    {
+      g_printerr (_("drover-sim: --mqtt-version is 5 or 3\n"));
+      return 2;
+    }
+
+  options.mix[SIM_DIALECT_MOONRAKER] = 3;
+  options.mix[SIM_DIALECT_OCTOPRINT] = 3;
+  options.mix[SIM_DIALECT_BAMBU] = 2;
+  options.mix[SIM_DIALECT_NATIVE] = 3;
+  if (opt_mix != NULL && !parse_mix (opt_mix, options.mix, &error))
+    {
+      g_printerr ("drover-sim: %s\n", error->message);
+      return 2;
+    }
+
+  if (opt_incident != NULL && !parse_incident (opt_incident, &sim.incident_kind))
+    {
+      g_printerr (_("drover-sim: --incident is readme, gcode or print\n"));
+      return 2;
+    }
+
+  raise_file_limit ();
+
+  options.broker_uri = opt_broker;
+  options.username = opt_username;
+  options.password = opt_password != NULL ? opt_password : (char *)g_getenv ("DROVER_SIM_PASSWORD");
+  options.ca_file = opt_ca_file;
+  options.n_printers = (guint)opt_printers;
+  options.seed = (guint32)opt_seed;
+  options.time_scale = opt_time_scale;
+  options.tick_ms = (guint)opt_tick_ms;
+  options.mqtt5 = opt_mqtt_version == 5;
+  options.offline_one_in = (guint)MAX (opt_offline_one_in, 0);
+
+  sim.loop = g_main_loop_new (NULL, FALSE);
+  sim.time_scale = opt_time_scale;
+  sim.duration = opt_duration;
+  sim.incident_at = opt_incident != NULL ? (opt_incident_at >= 0 ? opt_incident_at : 10.0) : -1;
+  sim.incident_printers = (guint)MAX (opt_incident_printers, 0);
+  sim.silent_after = opt_silent_after;
+
+  sim.farm = sim_farm_new (&options, &error);
+  if (sim.farm == NULL)
+    {
+      g_printerr ("drover-sim: %s\n", error->message);
+      return 1;
+    }
+
+  if (opt_incident != NULL)
+    sim_farm_prepare_intruder (sim.farm);
+
+  for (guint i = 0; i < sim_farm_get_printers (sim.farm)->len; i++)
+    {
+      SimPrinter *printer = g_ptr_array_index (sim_farm_get_printers (sim.farm), i);
+
+      say ("printer %s %s %s", printer->id, sim_dialect_to_string (printer->dialect), printer->name);
+    }
+
+  if (opt_inventory != NULL)
+    {
+      g_autofree char *inventory = sim_farm_dup_inventory (sim.farm);
+
+      if (!g_file_set_contents (opt_inventory, inventory, -1, &error))
+        {
+          g_printerr ("drover-sim: %s\n", error->message);
+          sim_farm_free (sim.farm);
+          return 1;
+        }
+    }
+
+  if (opt_control)
+    {
+      g_autoptr(GInputStream) in = g_unix_input_stream_new (0, FALSE);
+
+      sim.control = g_data_input_stream_new (in);
+      read_control (&sim);
+    }
+
+  sim.started = monotonic_seconds ();
+  sim.last_tick = g_get_monotonic_time ();
+  g_timeout_add (options.tick_ms, tick_cb, &sim);
+  g_unix_signal_add (SIGINT, quit_cb, &sim);
+  g_unix_signal_add (SIGTERM, quit_cb, &sim);
+
+  say ("ready %u", options.n_printers);
+  g_main_loop_run (sim.loop);
+
+  /* Leave as a farm does at closing time: every printer says goodbye. */
+  sim_farm_free (sim.farm);
+  sim_farm_release_intruder ();
+  g_clear_object (&sim.control);
+  g_main_loop_unref (sim.loop);
+  g_usleep (100 * 1000);
+
+  return sim.status;
 }
