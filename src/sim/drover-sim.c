@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "sim-bambu-broker.h"
 #include "sim-farm.h"
 
 typedef struct
@@ -36,6 +37,7 @@ typedef struct
   double            silent_after;
   gboolean          silent_done;
   GDataInputStream *control;
+  SimBambuBrokers  *bambu;
   int               status;
 } Sim;
 
@@ -58,6 +60,8 @@ static double opt_silent_after = -1;
 static double opt_duration;
 static char *opt_inventory;
 static gboolean opt_control;
+static gboolean opt_bambu_on_farm_broker;
+static int opt_bambu_max_clients = 4;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -90,6 +94,10 @@ static const GOptionEntry entries[] = {
     N_("Stop after this many real seconds (default: run until interrupted)"), N_("SECONDS") },
   { "inventory", 0, 0, G_OPTION_ARG_FILENAME, &opt_inventory,
     N_("Write the farm's inventory (a key file: brokers and printers) to FILE"), N_("FILE") },
+  { "bambu-on-farm-broker", 0, 0, G_OPTION_ARG_NONE, &opt_bambu_on_farm_broker,
+    N_("Publish Bambu printers on the farm's broker instead of a TLS broker of their own each"), NULL },
+  { "bambu-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_bambu_max_clients,
+    N_("How many clients a Bambu printer's broker accepts (default 4; firmware allows 1 to 5)"), N_("N") },
   { "control", 0, 0, G_OPTION_ARG_NONE, &opt_control,
     N_("Read commands from standard input, one per line (see below)"), NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version, then exit"), NULL },
@@ -336,6 +344,42 @@ read_control (Sim *sim)
   g_data_input_stream_read_line_async (sim->control, G_PRIORITY_DEFAULT, NULL, control_line_cb, sim);
 }
 
+/* A Bambu printer is a broker of its own: start it before the printer connects. */
+static gboolean
+prepare_printer_cb (SimPrinter  *printer,
+                    gpointer     data,
+                    GError     **error)
+{
+  Sim *sim = data;
+
+  if (printer->dialect != SIM_DIALECT_BAMBU || opt_bambu_on_farm_broker)
+    return TRUE;
+
+  if (sim->bambu == NULL &&
+      (sim->bambu = sim_bambu_brokers_new ((guint)MAX (opt_bambu_max_clients, 1) + 1, error)) == NULL)
+    return FALSE;
+
+  /* One more connection than clients: the firmware's own. */
+  if (!sim_bambu_brokers_add (sim->bambu, printer->serial, printer->access_code,
+                              &printer->broker_uri, &printer->internal_uri, error))
+    return FALSE;
+
+  printer->ca_file = g_strdup (sim_bambu_brokers_get_ca_file (sim->bambu));
+  return TRUE;
+}
+
+static void
+power_printer_cb (SimPrinter *printer,
+                  gboolean    on,
+                  gpointer    data)
+{
+  Sim *sim = data;
+  g_autoptr(GError) error = NULL;
+
+  if (sim->bambu != NULL && !sim_bambu_brokers_power (sim->bambu, printer->serial, on, &error))
+    g_printerr ("drover-sim: %s\n", error->message);
+}
+
 static void
 raise_file_limit (void)
 {
@@ -372,7 +416,9 @@ main (int   argc,
                                       "  moonraker  Klipper through Moonraker's [mqtt] component: <id>/klipper/status,\n"
                                       "             <id>/moonraker/status, JSON-RPC on <id>/moonraker/api/request\n"
                                       "  octoprint  OctoPrint-MQTT plugin with base topic octoPrint/<id>/\n"
-                                      "  bambu      Bambu Lab LAN mode: device/<serial>/report and /request\n"
+                                      "  bambu      Bambu Lab LAN mode: device/<serial>/report and /request, each printer\n"
+                                      "             its own mosquitto over TLS (user bblp, the access code), with a\n"
+                                      "             certificate for CN=<serial>: “bambu ID SERIAL URI CODE CA-FILE”\n"
                                       "  native     Drover's own dialect: drover/v1/<id>/… (docs/protocol.md)\n"
                                       "\n"
                                       "Standard output, one line each: “ready N”, “printer ID CONNECTOR NAME”,\n"
@@ -454,6 +500,9 @@ main (int   argc,
   options.tick_ms = (guint)opt_tick_ms;
   options.mqtt5 = opt_mqtt_version == 5;
   options.offline_one_in = (guint)MAX (opt_offline_one_in, 0);
+  options.prepare = prepare_printer_cb;
+  options.power = power_printer_cb;
+  options.hook_data = &sim;
 
   sim.loop = g_main_loop_new (NULL, FALSE);
   sim.time_scale = opt_time_scale;
@@ -466,6 +515,7 @@ main (int   argc,
   if (sim.farm == NULL)
     {
       g_printerr ("drover-sim: %s\n", error->message);
+      sim_bambu_brokers_free (sim.bambu);
       return 1;
     }
 
@@ -477,6 +527,9 @@ main (int   argc,
       SimPrinter *printer = g_ptr_array_index (sim_farm_get_printers (sim.farm), i);
 
       say ("printer %s %s %s", printer->id, sim_dialect_to_string (printer->dialect), printer->name);
+      if (printer->broker_uri != NULL)
+        say ("bambu %s %s %s %s %s", printer->id, printer->serial, printer->broker_uri,
+             printer->access_code, printer->ca_file);
     }
 
   if (opt_inventory != NULL)
@@ -511,6 +564,7 @@ main (int   argc,
   /* Leave as a farm does at closing time: every printer says goodbye. */
   sim_farm_free (sim.farm);
   sim_farm_release_intruder ();
+  sim_bambu_brokers_free (sim.bambu);
   g_clear_object (&sim.control);
   g_main_loop_unref (sim.loop);
   g_usleep (100 * 1000);

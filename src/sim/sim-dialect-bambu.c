@@ -14,7 +14,8 @@
  *
  * The printer is its own broker (MQTT over TLS, user `bblp`, the access
  * code as password): drover-sim starts one mosquitto per Bambu printer
- * when it can (see drover-sim.c), else it publishes on the farm's broker.
+ * (sim-bambu-broker.c) and the firmware publishes into it from inside;
+ * with --bambu-on-farm-broker it publishes on the farm's broker instead.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -75,11 +76,6 @@ bambu_setup (SimPrinter     *printer,
   printer->dialect_data = self;
   printer->dialect_data_free = bambu_free;
 
-  if (printer->broker_uri != NULL)
-    {
-      options->username = "bblp";
-      options->password = printer->access_code;
-    }
 }
 
 static const char *

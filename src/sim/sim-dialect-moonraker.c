@@ -368,6 +368,8 @@ files_list_json (SimPrinter *printer)
   g_autoptr(GPtrArray) sorted = g_ptr_array_copy (printer->files, NULL, NULL);
   GString *out = g_string_new ("[");
 
+  /* The copy would inherit the free function: it only borrows. */
+  g_ptr_array_set_free_func (sorted, NULL);
   g_ptr_array_sort (sorted, compare_paths);
   for (guint i = 0; i < sorted->len; i++)
     {

@@ -130,18 +130,17 @@ sim_json_number (double value)
 {
   char buffer[G_ASCII_DTOSTR_BUF_SIZE];
 
-  for (int precision = 1; precision <= 17; precision++)
+  /* Fixed notation, as Python writes numbers of a printer's range; the
+   * fewest decimals (at least one) that read back as the same double. */
+  for (int decimals = 1; decimals <= 17; decimals++)
     {
       char format[8];
 
-      g_snprintf (format, sizeof format, "%%.%dg", precision);
+      g_snprintf (format, sizeof format, "%%.%df", decimals);
       g_ascii_formatd (buffer, sizeof buffer, format, value);
       if (g_ascii_strtod (buffer, NULL) == value)
         break;
     }
-
-  if (strpbrk (buffer, ".eEn") == NULL)
-    return g_strconcat (buffer, ".0", NULL);
 
   return g_strdup (buffer);
 }
@@ -187,6 +186,7 @@ sim_printer_free (SimPrinter *printer)
   g_free (printer->error_text);
   g_free (printer->broker_uri);
   g_free (printer->ca_file);
+  g_free (printer->internal_uri);
   g_ptr_array_unref (printer->files);
   g_ptr_array_unref (printer->gcode_store);
   g_ptr_array_unref (printer->command_log);
@@ -280,13 +280,12 @@ sim_printer_delete_file (SimPrinter  *printer,
       return FALSE;
     }
 
-  g_ptr_array_remove_fast (printer->files, file);
-  /* Tell the dialect while the name is still valid. */
   {
+    /* The array frees the file: keep its name for the dialect. */
     g_autofree char *gone = g_strdup (file->name);
     SimFile shell = { gone, NULL, 0, NULL };
 
-    sim_file_free (file);
+    g_ptr_array_remove_fast (printer->files, file);
     if (printer->klass->files_changed != NULL)
       printer->klass->files_changed (printer, "delete_file", &shell);
   }
@@ -546,6 +545,10 @@ sim_printer_go_offline (SimPrinter *printer,
         sim_mqtt_drop (printer->mqtt);
     }
 
+  /* A printer that is its own broker takes the broker with it. */
+  if (printer->internal_uri != NULL && printer->farm->options.power != NULL)
+    printer->farm->options.power (printer, FALSE, printer->farm->options.hook_data);
+
   printer->state_before_offline = sim_printer_is_busy (printer) ? SIM_STATE_ERROR : SIM_STATE_IDLE;
   if (printer->state_before_offline == SIM_STATE_ERROR)
     {
@@ -566,6 +569,9 @@ sim_printer_come_back (SimPrinter *printer)
 
   set_state (printer, printer->state_before_offline);
   printer->sent_full = FALSE;
+
+  if (printer->internal_uri != NULL && printer->farm->options.power != NULL)
+    printer->farm->options.power (printer, TRUE, printer->farm->options.hook_data);
 
   if (printer->own_mqtt)
     sim_mqtt_reconnect (printer->mqtt);
@@ -863,10 +869,13 @@ connect_printer (SimFarm     *farm,
   options.username = farm->options.username;
   options.password = farm->options.password;
   options.ca_file = farm->options.ca_file;
-  if (printer->broker_uri != NULL)
+  /* A printer that is its own broker publishes into it from inside. */
+  if (printer->internal_uri != NULL)
     {
-      options.uri = printer->broker_uri;
-      options.ca_file = printer->ca_file;
+      options.uri = printer->internal_uri;
+      options.username = NULL;
+      options.password = NULL;
+      options.ca_file = NULL;
     }
   options.mqtt5 = farm->options.mqtt5;
   options.keepalive = 30;
@@ -935,7 +944,8 @@ sim_farm_new (const SimFarmOptions  *options,
       if (printer->klass == NULL)
         continue;
 
-      if (!connect_printer (farm, printer, error))
+      if ((options->prepare != NULL && !options->prepare (printer, options->hook_data, error)) ||
+          !connect_printer (farm, printer, error))
         {
           sim_farm_free (farm);
           return NULL;

@@ -102,6 +102,7 @@ struct _SimPrinter
   gboolean               sent_full;     /* a full status went out since connecting */
   char                  *broker_uri;    /* its own broker (Bambu), or NULL for the farm's */
   char                  *ca_file;       /* that broker's CA */
+  char                  *internal_uri;  /* where its firmware publishes into its own broker */
   gpointer               dialect_data;
   GDestroyNotify         dialect_data_free;
 };
@@ -136,6 +137,15 @@ struct _SimDialectClass
                             const char *message);
 };
 
+/* Called for each printer before it connects (a Bambu printer's broker is
+ * started here), and when it is switched off and on. */
+typedef gboolean (*SimPrepareFunc) (SimPrinter *printer,
+                                    gpointer    user_data,
+                                    GError    **error);
+typedef void     (*SimPowerFunc)   (SimPrinter *printer,
+                                    gboolean    on,
+                                    gpointer    user_data);
+
 typedef struct
 {
   char            *broker_uri;
@@ -150,6 +160,9 @@ typedef struct
   guint            mix[SIM_N_DIALECTS]; /* weights */
   guint            offline_one_in;  /* per printer per minute; 0 never */
   char            *http_base;       /* e.g. http://127.0.0.1:7125, NULL when no HTTP */
+  SimPrepareFunc   prepare;
+  SimPowerFunc     power;
+  gpointer         hook_data;
 } SimFarmOptions;
 
 extern const SimDialectClass sim_dialect_native;

@@ -107,12 +107,19 @@ deliver_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Never g_main_context_invoke(): from a Paho thread it would run the
+ * callback right there whenever it can acquire the (global default)
+ * context. An idle source always runs in the thread iterating it. */
 static void
 hand_over (SimMqtt  *self,
            Delivery *delivery)
 {
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, deliver_cb, delivery,
-                              (GDestroyNotify)delivery_free);
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, deliver_cb, delivery, (GDestroyNotify)delivery_free);
+  g_source_attach (source, self->context);
+  g_source_unref (source);
 }
 
 static int
@@ -385,7 +392,8 @@ sim_mqtt_set_paused (SimMqtt  *self,
 void
 sim_mqtt_drop (SimMqtt *self)
 {
-  MQTTAsync_disconnectOptions options = MQTTAsync_disconnectOptions_initializer;
+  /* Only the MQTT 5 layout of the options carries a reason code. */
+  MQTTAsync_disconnectOptions options = MQTTAsync_disconnectOptions_initializer5;
 
   if (self->client == NULL || !g_atomic_int_get (&self->connected))
     return;
