@@ -20,6 +20,8 @@ struct _DroverApplication
   AdwApplication  parent_instance;
 
   DroverFleet    *fleet;
+  DroverDemoFarm *demo;       /* the private broker and drover-sim */
+  DroverFarm     *farm;       /* the links and telemetry on them */
   gboolean        open_demo;
 };
 
@@ -70,10 +72,20 @@ drover_application_activate (GApplication *application)
 }
 
 static void
+drover_application_shutdown (GApplication *application)
+{
+  /* Quitting stops the demo's broker and simulator with it. */
+  drover_application_stop_demo (DROVER_APPLICATION (application));
+
+  G_APPLICATION_CLASS (drover_application_parent_class)->shutdown (application);
+}
+
+static void
 drover_application_dispose (GObject *object)
 {
   DroverApplication *self = (DroverApplication *)object;
 
+  drover_application_stop_demo (self);
   g_clear_object (&self->fleet);
 
   G_OBJECT_CLASS (drover_application_parent_class)->dispose (object);
@@ -88,6 +100,7 @@ drover_application_class_init (DroverApplicationClass *klass)
   object_class->dispose = drover_application_dispose;
 
   app_class->activate = drover_application_activate;
+  app_class->shutdown = drover_application_shutdown;
   app_class->handle_local_options = drover_application_handle_local_options;
 }
 
@@ -194,4 +207,134 @@ drover_application_get_fleet (DroverApplication *self)
   g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
 
   return self->fleet;
+}
+
+static void
+demo_started_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DroverApplication *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  DroverInventory *inventory;
+
+  inventory = drover_demo_farm_start_finish (DROVER_DEMO_FARM (source), result, &error);
+  if (inventory == NULL || DROVER_DEMO_FARM (source) != self->demo)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The demo farm was closed while it started."));
+      drover_application_stop_demo (self);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  self->farm = drover_farm_new (self->fleet, inventory);
+  if (!drover_farm_start (self->farm, &error))
+    {
+      drover_application_stop_demo (self);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * drover_application_start_demo_async:
+ *
+ * Starts the demo farm: a private mosquitto on a free loopback port,
+ * drover-sim's printers on it, and Drover connected to both.
+ */
+void
+drover_application_start_demo_async (DroverApplication   *self,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (DROVER_IS_APPLICATION (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, drover_application_start_demo_async);
+
+  if (self->farm != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (self->demo == NULL)
+    self->demo = drover_demo_farm_new (12);
+
+  drover_demo_farm_start_async (self->demo, cancellable, demo_started_cb, g_steal_pointer (&task));
+}
+
+gboolean
+drover_application_start_demo_finish (DroverApplication  *self,
+                                      GAsyncResult       *result,
+                                      GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * drover_application_stop_demo:
+ *
+ * Disconnects, empties the fleet of the demo's printers, and stops the
+ * demo's simulator and broker.
+ */
+void
+drover_application_stop_demo (DroverApplication *self)
+{
+  g_return_if_fail (DROVER_IS_APPLICATION (self));
+
+  if (self->farm != NULL)
+    {
+      drover_farm_stop (self->farm);
+      g_clear_object (&self->farm);
+    }
+
+  if (self->demo != NULL)
+    {
+      drover_demo_farm_stop (self->demo);
+      g_clear_object (&self->demo);
+    }
+}
+
+gboolean
+drover_application_get_demo_running (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), FALSE);
+
+  return self->farm != NULL;
+}
+
+/**
+ * drover_application_get_demo:
+ *
+ * Returns: (transfer none) (nullable): the demo farm's processes, while it runs
+ */
+DroverDemoFarm *
+drover_application_get_demo (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
+
+  return self->demo;
+}
+
+/**
+ * drover_application_get_farm:
+ *
+ * Returns: (transfer none) (nullable): the running farm's links and telemetry
+ */
+DroverFarm *
+drover_application_get_farm (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
+
+  return self->farm;
 }

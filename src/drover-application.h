@@ -15,7 +15,18 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (DroverApplication, drover_application, DROVER, APPLICATION, AdwApplication)
 
-DroverApplication *drover_application_new       (void);
-DroverFleet       *drover_application_get_fleet (DroverApplication *self);
+DroverApplication *drover_application_new               (void);
+DroverFleet       *drover_application_get_fleet         (DroverApplication    *self);
+void               drover_application_start_demo_async  (DroverApplication    *self,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer              user_data);
+gboolean           drover_application_start_demo_finish (DroverApplication    *self,
+                                                         GAsyncResult         *result,
+                                                         GError              **error);
+void               drover_application_stop_demo         (DroverApplication    *self);
+gboolean           drover_application_get_demo_running  (DroverApplication    *self);
+DroverDemoFarm    *drover_application_get_demo          (DroverApplication    *self);
+DroverFarm        *drover_application_get_farm          (DroverApplication    *self);
 
 G_END_DECLS

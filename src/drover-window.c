@@ -30,6 +30,10 @@ struct _DroverWindow
   GtkStack             *main_stack;
   GtkGridView          *fleet_grid;
   GtkWidget            *demo_bar;
+  GtkSpinner           *starting_spinner;
+  AdwStatusPage        *failed_page;
+
+  GCancellable         *starting;
 };
 
 G_DEFINE_FINAL_TYPE (DroverWindow, drover_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -66,12 +70,44 @@ static void
 show_page (DroverWindow *self,
            const char   *name)
 {
-  gboolean demo = g_str_equal (name, "fleet");
+  gboolean fleet = g_str_equal (name, "fleet");
+  gboolean starting = g_str_equal (name, "starting");
 
   gtk_stack_set_visible_child_name (self->main_stack, name);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo", demo);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !demo);
+  gtk_spinner_set_spinning (self->starting_spinner, starting);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo", fleet || starting || g_str_equal (name, "failed"));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !fleet && !starting);
   update_title (self);
+}
+
+static DroverApplication *
+get_application (DroverWindow *self)
+{
+  return DROVER_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+static void
+demo_started_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(DroverWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!drover_application_start_demo_finish (DROVER_APPLICATION (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+
+      g_clear_object (&self->starting);
+      adw_status_page_set_description (self->failed_page, error->message);
+      show_page (self, "failed");
+      return;
+    }
+
+  g_clear_object (&self->starting);
+  show_page (self, "fleet");
+  gtk_widget_grab_focus (GTK_WIDGET (self->fleet_grid));
 }
 
 static void
@@ -80,13 +116,24 @@ open_demo_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   DroverWindow *self = DROVER_WINDOW (widget);
-
-  if (drover_fleet_get_n_printers (self->fleet) == 0)
-    drover_demo_populate_fleet (self->fleet);
+  DroverApplication *app = get_application (self);
 
   g_settings_set_boolean (self->settings, "demo-farm", TRUE);
-  show_page (self, "fleet");
-  gtk_widget_grab_focus (GTK_WIDGET (self->fleet_grid));
+
+  if (app == NULL)
+    return;
+
+  if (drover_application_get_demo_running (app))
+    {
+      show_page (self, "fleet");
+      return;
+    }
+
+  g_cancellable_cancel (self->starting);
+  g_clear_object (&self->starting);
+  self->starting = g_cancellable_new ();
+  show_page (self, "starting");
+  drover_application_start_demo_async (app, self->starting, demo_started_cb, g_object_ref (self));
 }
 
 static void
@@ -95,8 +142,12 @@ close_demo_action (GtkWidget  *widget,
                    GVariant   *parameter)
 {
   DroverWindow *self = DROVER_WINDOW (widget);
+  DroverApplication *app = get_application (self);
 
-  drover_fleet_remove_all (self->fleet);
+  g_cancellable_cancel (self->starting);
+  g_clear_object (&self->starting);
+  if (app != NULL)
+    drover_application_stop_demo (app);
   g_settings_set_boolean (self->settings, "demo-farm", FALSE);
   show_page (self, "welcome");
 }
@@ -137,10 +188,7 @@ drover_window_constructed (GObject *object)
   g_signal_connect_object (self->fleet, "notify::n-printers",
                            G_CALLBACK (n_printers_changed_cb), self, G_CONNECT_SWAPPED);
 
-  if (g_settings_get_boolean (self->settings, "demo-farm"))
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-demo", NULL);
-  else
-    show_page (self, "welcome");
+  show_page (self, "welcome");
 }
 
 static void
@@ -150,6 +198,8 @@ drover_window_dispose (GObject *object)
 
   gtk_widget_dispose_template (GTK_WIDGET (self), DROVER_TYPE_WINDOW);
 
+  g_cancellable_cancel (self->starting);
+  g_clear_object (&self->starting);
   g_clear_object (&self->selection);
   g_clear_object (&self->fleet);
   g_clear_object (&self->settings);
@@ -230,6 +280,8 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, fleet_grid);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, demo_bar);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, starting_spinner);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, failed_page);
 
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.close-demo", NULL, close_demo_action);
@@ -260,12 +312,20 @@ drover_window_init (DroverWindow *self)
 DroverWindow *
 drover_window_new (DroverApplication *application)
 {
+  DroverWindow *self;
+
   g_return_val_if_fail (DROVER_IS_APPLICATION (application), NULL);
 
-  return g_object_new (DROVER_TYPE_WINDOW,
+  self = g_object_new (DROVER_TYPE_WINDOW,
                        "application", application,
                        "fleet", drover_application_get_fleet (application),
                        NULL);
+
+  /* Only now is the application set: reopen the demo if it was open. */
+  if (g_settings_get_boolean (self->settings, "demo-farm"))
+    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-demo", NULL);
+
+  return self;
 }
 
 DroverFleet *

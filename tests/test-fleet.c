@@ -150,23 +150,6 @@ test_fleet_bulk (void)
   g_signal_handlers_disconnect_by_data (fleet, &notified);
 }
 
-static void
-test_fleet_demo (void)
-{
-  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
-  guint added = drover_demo_populate_fleet (fleet);
-
-  g_assert_cmpuint (added, ==, 12);
-  g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 12);
-
-  /* The demo shows every state, so a newcomer sees what each looks like. */
-  for (guint state = 0; state < DROVER_PRINTER_STATE_LAST; state++)
-    g_assert_cmpuint (drover_fleet_count_in_state (fleet, state), >, 0);
-
-  /* Opening it twice adds nothing. */
-  g_assert_cmpuint (drover_demo_populate_fleet (fleet), ==, 0);
-}
-
 int
 main (int   argc,
       char *argv[])
@@ -175,7 +158,6 @@ main (int   argc,
 
   g_test_add_func ("/fleet/add-find-remove", test_fleet_add_find_remove);
   g_test_add_func ("/fleet/bulk", test_fleet_bulk);
-  g_test_add_func ("/fleet/demo", test_fleet_demo);
 
   return g_test_run ();
 }

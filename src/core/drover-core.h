@@ -9,10 +9,16 @@
 
 #include "drover-enums.h"
 #include "drover-enum-types.h"
-#include "drover-demo.h"
+#include "drover-decode.h"
+#include "drover-demo-farm.h"
+#include "drover-farm.h"
 #include "drover-fleet.h"
 #include "drover-format.h"
+#include "drover-inventory.h"
+#include "drover-mqtt-link.h"
 #include "drover-printer.h"
+#include "drover-telemetry.h"
+#include "drover-update.h"
 
 G_BEGIN_DECLS
 

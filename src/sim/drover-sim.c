@@ -21,6 +21,7 @@
 
 #include "sim-bambu-broker.h"
 #include "sim-farm.h"
+#include "sim-http.h"
 
 typedef struct
 {
@@ -38,6 +39,7 @@ typedef struct
   gboolean          silent_done;
   GDataInputStream *control;
   SimBambuBrokers  *bambu;
+  SimHttp          *http;
   int               status;
 } Sim;
 
@@ -60,6 +62,7 @@ static double opt_silent_after = -1;
 static double opt_duration;
 static char *opt_inventory;
 static gboolean opt_control;
+static int opt_http_port;
 static gboolean opt_bambu_on_farm_broker;
 static int opt_bambu_max_clients = 4;
 static gboolean opt_version;
@@ -98,6 +101,9 @@ static const GOptionEntry entries[] = {
     N_("Publish Bambu printers on the farm's broker instead of a TLS broker of their own each"), NULL },
   { "bambu-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_bambu_max_clients,
     N_("How many clients a Bambu printer's broker accepts (default 4; firmware allows 1 to 5)"), N_("N") },
+  { "http-port", 0, 0, G_OPTION_ARG_INT, &opt_http_port,
+    N_("Serve the Moonraker and OctoPrint printers' HTTP APIs on this loopback port, each under "
+       "/<id>/ (default 0: any free port; -1: no HTTP)"), N_("PORT") },
   { "control", 0, 0, G_OPTION_ARG_NONE, &opt_control,
     N_("Read commands from standard input, one per line (see below)"), NULL },
   { "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, N_("Print the version, then exit"), NULL },
@@ -422,7 +428,7 @@ main (int   argc,
                                       "  native     Drover's own dialect: drover/v1/<id>/… (docs/protocol.md)\n"
                                       "\n"
                                       "Standard output, one line each: “ready N”, “printer ID CONNECTOR NAME”,\n"
-                                      "“incident KIND ID,ID,…”, “silent”, and the answers to control commands.\n"
+                                      "“http BASE”, “incident KIND ID,ID,…”, “silent”, and the answers to control commands.\n"
                                       "\n"
                                       "Control commands (with --control), one per line on standard input:\n"
                                       "  incident readme|gcode|print [K]   stage the attack on K printers now\n"
@@ -469,6 +475,11 @@ main (int   argc,
   if (opt_mqtt_version != 3 && opt_mqtt_version != 5)
     {
       g_printerr (_("drover-sim: --mqtt-version is 5 or 3\n"));
+      return 2;
+    }
+  if (opt_http_port < -1 || opt_http_port > 65535)
+    {
+      g_printerr (_("drover-sim: --http-port is a port number, 0 for any free port or -1 for no HTTP\n"));
       return 2;
     }
 
@@ -519,6 +530,21 @@ main (int   argc,
       return 1;
     }
 
+  /* Before the inventory, which names each printer's HTTP address */
+  if (opt_http_port >= 0)
+    {
+      sim.http = sim_http_new (sim.farm, (guint16)opt_http_port, &error);
+      if (sim.http == NULL)
+        {
+          g_printerr ("drover-sim: %s\n", error->message);
+          sim_farm_free (sim.farm);
+          sim_bambu_brokers_free (sim.bambu);
+          return 1;
+        }
+      sim_farm_set_http_base (sim.farm, sim_http_get_base (sim.http));
+      say ("http %s", sim_http_get_base (sim.http));
+    }
+
   if (opt_incident != NULL)
     sim_farm_prepare_intruder (sim.farm);
 
@@ -539,6 +565,7 @@ main (int   argc,
       if (!g_file_set_contents (opt_inventory, inventory, -1, &error))
         {
           g_printerr ("drover-sim: %s\n", error->message);
+          g_clear_pointer (&sim.http, sim_http_free);
           sim_farm_free (sim.farm);
           return 1;
         }
@@ -562,6 +589,7 @@ main (int   argc,
   g_main_loop_run (sim.loop);
 
   /* Leave as a farm does at closing time: every printer says goodbye. */
+  g_clear_pointer (&sim.http, sim_http_free);
   sim_farm_free (sim.farm);
   sim_farm_release_intruder ();
   sim_bambu_brokers_free (sim.bambu);

@@ -1032,6 +1032,19 @@ sim_farm_get_options (SimFarm *farm)
   return &farm->options;
 }
 
+/**
+ * sim_farm_set_http_base:
+ * @http_base: (nullable): where sim-http serves the printers, such as
+ *   http://127.0.0.1:7125, for the inventory
+ */
+void
+sim_farm_set_http_base (SimFarm    *farm,
+                        const char *http_base)
+{
+  g_free (farm->options.http_base);
+  farm->options.http_base = g_strdup (http_base);
+}
+
 void
 sim_farm_set_silent (SimFarm  *farm,
                      gboolean  silent)

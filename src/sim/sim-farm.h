@@ -179,6 +179,8 @@ SimPrinter  *sim_farm_find_printer       (SimFarm              *farm,
 double       sim_farm_get_time           (SimFarm              *farm);
 GRand       *sim_farm_get_rand           (SimFarm              *farm);
 const SimFarmOptions *sim_farm_get_options (SimFarm            *farm);
+void         sim_farm_set_http_base      (SimFarm              *farm,
+                                          const char           *http_base);
 void         sim_farm_tick               (SimFarm              *farm,
                                           double                seconds);
 void         sim_farm_set_silent         (SimFarm              *farm,

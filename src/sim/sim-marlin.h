@@ -26,8 +26,9 @@ typedef struct {
 
 typedef struct {
   /* The link: bytes are paced at baud/10 per second in each direction
-   * (start, 8 data and stop bits). 115200 by default; 0 = unpaced, and then
-   * nothing is ever lost from the receive buffer either. */
+   * (start, 8 data and stop bits). sim_marlin_options_init() and NULL
+   * options give 115200; 0 = unpaced, and then nothing is ever lost from
+   * the receive buffer either. Other fields: 0 means Marlin's default. */
   guint      baud;
   /* Marlin's BUFSIZE: commands taken from serial before they run. 0 = 4. */
   guint      buffer_size;
@@ -42,8 +43,9 @@ typedef struct {
    * line number is an error instead of being dropped silently. */
   gboolean   legacy_resend;
   /* Faults, thrown with dice seeded by @seed so a run can be repeated.
-   * corrupt_one_in: flip a bit in 1 of N received lines that carry a
-   * checksum, as line noise would. drop_ok_one_in: lose 1 in N "ok" lines. */
+   * corrupt_one_in: flip a bit in 1 of N received numbered lines (those
+   * with "*cs"), as line noise would. drop_ok_one_in: lose 1 in N lines
+   * that begin with "ok". */
   guint      corrupt_one_in;
   guint      drop_ok_one_in;
   guint32    seed;

@@ -1,0 +1,218 @@
+/* drover-farm.c: an inventory brought to life
+ *
+ * Puts the inventory's printers into the fleet, routes each printer's
+ * messages to it, and connects: one link per broker the printers share,
+ * and one per printer that is a broker of its own (Bambu Lab in LAN mode;
+ * such a printer takes few clients, so never two links to one printer).
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "drover-farm"
+
+#include "config.h"
+
+#include "drover-farm.h"
+
+struct _DroverFarm
+{
+  GObject          parent_instance;
+
+  DroverFleet     *fleet;
+  DroverInventory *inventory;
+  DroverTelemetry *telemetry;
+  GPtrArray       *links;      /* DroverMqttLink */
+  GPtrArray       *added;      /* printer ids this farm put in the fleet */
+};
+
+G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
+
+static void
+drover_farm_dispose (GObject *object)
+{
+  DroverFarm *self = (DroverFarm *)object;
+
+  drover_farm_stop (self);
+  g_clear_object (&self->telemetry);
+  g_clear_object (&self->fleet);
+
+  G_OBJECT_CLASS (drover_farm_parent_class)->dispose (object);
+}
+
+static void
+drover_farm_finalize (GObject *object)
+{
+  DroverFarm *self = (DroverFarm *)object;
+
+  g_clear_pointer (&self->inventory, drover_inventory_free);
+  g_clear_pointer (&self->links, g_ptr_array_unref);
+  g_clear_pointer (&self->added, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (drover_farm_parent_class)->finalize (object);
+}
+
+static void
+drover_farm_class_init (DroverFarmClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = drover_farm_dispose;
+  object_class->finalize = drover_farm_finalize;
+}
+
+static void
+drover_farm_init (DroverFarm *self)
+{
+  self->links = g_ptr_array_new_with_free_func (g_object_unref);
+  self->added = g_ptr_array_new_with_free_func (g_free);
+}
+
+/**
+ * drover_farm_new:
+ * @fleet: where the printers go
+ * @inventory: (transfer full): what the farm holds
+ *
+ * Returns: (transfer full): a farm, not yet connected
+ */
+DroverFarm *
+drover_farm_new (DroverFleet     *fleet,
+                 DroverInventory *inventory)
+{
+  DroverFarm *self;
+
+  g_return_val_if_fail (DROVER_IS_FLEET (fleet), NULL);
+  g_return_val_if_fail (inventory != NULL, NULL);
+
+  self = g_object_new (DROVER_TYPE_FARM, NULL);
+  self->fleet = g_object_ref (fleet);
+  self->inventory = inventory;
+  self->telemetry = drover_telemetry_new (fleet);
+
+  return self;
+}
+
+static char *
+client_id (const char *suffix)
+{
+  /* Unique per running Drover: two consoles on one broker must not kick
+   * each other off. */
+  return g_strdup_printf ("drover-%s-%08x", suffix, g_random_int ());
+}
+
+/**
+ * drover_farm_start:
+ *
+ * Adds the printers to the fleet and starts connecting.
+ *
+ * Returns: %FALSE if a broker's address cannot even be tried
+ */
+gboolean
+drover_farm_start (DroverFarm  *self,
+                   GError     **error)
+{
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+  GPtrArray *brokers = drover_inventory_get_brokers (self->inventory);
+  g_autoptr(GPtrArray) new_printers = g_ptr_array_new_with_free_func (g_object_unref);
+
+  g_return_val_if_fail (DROVER_IS_FARM (self), FALSE);
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      DroverPrinter *printer = drover_printer_new (entry->id, entry->connector);
+
+      drover_printer_set_display_name (printer, entry->name);
+      g_ptr_array_add (new_printers, printer);
+      g_ptr_array_add (self->added, g_strdup (entry->id));
+
+      if (entry->key != NULL)
+        drover_telemetry_add_route (self->telemetry, entry->connector, entry->key, entry->id);
+    }
+  drover_fleet_add_printers (self->fleet, (DroverPrinter **)new_printers->pdata, new_printers->len);
+
+  for (guint i = 0; i < brokers->len; i++)
+    {
+      DroverBrokerEntry *entry = g_ptr_array_index (brokers, i);
+      g_autofree char *id = client_id (entry->name);
+      g_autoptr(DroverMqttLink) link = drover_mqtt_link_new (entry->uri, entry->client_id != NULL ? entry->client_id : id);
+
+      if (entry->username != NULL)
+        drover_mqtt_link_set_credentials (link, entry->username, NULL);
+      drover_mqtt_link_set_tls (link, entry->ca_file, entry->certificate_file, entry->key_file, entry->verify_host_name);
+      drover_telemetry_attach_link (self->telemetry, link);
+      g_ptr_array_add (self->links, g_steal_pointer (&link));
+    }
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      g_autofree char *id = NULL;
+      g_autoptr(DroverMqttLink) link = NULL;
+
+      if (entry->broker != NULL || entry->uri == NULL)
+        continue;
+
+      id = client_id (entry->id);
+      link = drover_mqtt_link_new (entry->uri, id);
+      if (entry->connector == DROVER_CONNECTOR_BAMBU)
+        {
+          drover_mqtt_link_set_credentials (link, "bblp", entry->access_code);
+          /* A Bambu certificate names the printer's serial, not its
+           * address: the chain is checked against the printer's CA, the
+           * name by the printer's own serial (see docs). */
+          drover_mqtt_link_set_tls (link, entry->ca_file, NULL, NULL, FALSE);
+        }
+      drover_telemetry_attach_link (self->telemetry, link);
+      g_ptr_array_add (self->links, g_steal_pointer (&link));
+    }
+
+  for (guint i = 0; i < self->links->len; i++)
+    {
+      if (!drover_mqtt_link_start (g_ptr_array_index (self->links, i), error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
+ * drover_farm_stop:
+ *
+ * Disconnects and takes this farm's printers out of the fleet.
+ */
+void
+drover_farm_stop (DroverFarm *self)
+{
+  g_return_if_fail (DROVER_IS_FARM (self));
+
+  for (guint i = 0; self->links != NULL && i < self->links->len; i++)
+    drover_mqtt_link_stop (g_ptr_array_index (self->links, i));
+
+  if (self->fleet != NULL)
+    {
+      for (guint i = 0; i < self->added->len; i++)
+        drover_fleet_remove_printer (self->fleet, g_ptr_array_index (self->added, i));
+    }
+  g_ptr_array_set_size (self->added, 0);
+}
+
+/**
+ * drover_farm_get_links:
+ *
+ * Returns: (transfer none) (element-type DroverMqttLink): the connections
+ */
+GPtrArray *
+drover_farm_get_links (DroverFarm *self)
+{
+  g_return_val_if_fail (DROVER_IS_FARM (self), NULL);
+
+  return self->links;
+}
+
+DroverTelemetry *
+drover_farm_get_telemetry (DroverFarm *self)
+{
+  g_return_val_if_fail (DROVER_IS_FARM (self), NULL);
+
+  return self->telemetry;
+}

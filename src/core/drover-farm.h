@@ -1,0 +1,28 @@
+/* drover-farm.h: an inventory brought to life
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+
+#include "drover-fleet.h"
+#include "drover-inventory.h"
+#include "drover-telemetry.h"
+
+G_BEGIN_DECLS
+
+#define DROVER_TYPE_FARM (drover_farm_get_type ())
+
+G_DECLARE_FINAL_TYPE (DroverFarm, drover_farm, DROVER, FARM, GObject)
+
+DroverFarm      *drover_farm_new           (DroverFleet      *fleet,
+                                            DroverInventory  *inventory);
+gboolean         drover_farm_start         (DroverFarm       *self,
+                                            GError          **error);
+void             drover_farm_stop          (DroverFarm       *self);
+GPtrArray       *drover_farm_get_links     (DroverFarm       *self);
+DroverTelemetry *drover_farm_get_telemetry (DroverFarm       *self);
+
+G_END_DECLS
