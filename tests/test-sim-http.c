@@ -483,12 +483,14 @@ test_moonraker_auth (void)
   g_autoptr(SoupMessage) nowhere = message_new ("GET", printer, "/server/no/such/thing", printer->api_key);
   g_autoptr(SoupMessage) nowhere_anonymous = message_new ("GET", printer, "/server/no/such/thing", NULL);
   g_autoptr(SoupMessage) get_start = message_new ("GET", printer, "/printer/print/start", printer->api_key);
+  g_autoptr(SoupMessage) plain_socket = message_new ("GET", printer, "/websocket", printer->api_key);
   g_autofree char *none_body = send (none);
   g_autofree char *wrong_body = send (wrong);
   g_autofree char *right_body = send (right);
   g_autofree char *nowhere_body = send (nowhere);
   g_autofree char *nowhere_anonymous_body = send (nowhere_anonymous);
   g_autofree char *get_start_body = send (get_start);
+  g_autofree char *plain_socket_body = send (plain_socket);
 
   /* Moonraker's API key goes in X-Api-Key; anything else is 401, as Tornado writes it */
   g_assert_cmpuint (soup_message_get_status (none), ==, 401);
@@ -508,6 +510,8 @@ test_moonraker_auth (void)
   g_assert_cmpuint (soup_message_get_status (nowhere_anonymous), ==, 401);
   g_assert_cmpuint (soup_message_get_status (get_start), ==, 405);
   assert_moonraker_error (get_start_body, 405, "Method Not Allowed", NULL);
+  g_assert_cmpuint (soup_message_get_status (plain_socket), ==, 400);
+  g_assert_cmpstr (plain_socket_body, ==, "Can \"Upgrade\" only to \"WebSocket\".");
 }
 
 static void

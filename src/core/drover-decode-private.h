@@ -106,13 +106,291 @@ _drover_topic_level_dup (const DroverTopicLevel *level)
   return g_strndup (level->start, level->length);
 }
 
+/* Deeper than any dialect nests (a Bambu report: about 6). json-glib's
+ * parser recurses once per level, so a payload of 100,000 '[' inside the
+ * size cap would otherwise overflow the stack of Paho's thread. */
+#define DROVER_DECODE_MAX_DEPTH 64
+
+static inline gboolean
+_drover_json_skip_hex4 (const char **p,
+                        const char  *end,
+                        guint       *code)
+{
+  *code = 0;
+
+  if (end - *p < 4)
+    return FALSE;
+
+  for (guint i = 0; i < 4; i++)
+    {
+      int digit = g_ascii_xdigit_value ((*p)[i]);
+
+      if (digit < 0)
+        return FALSE;
+      *code = (*code << 4) | (guint) digit;
+    }
+
+  *p += 4;
+  return TRUE;
+}
+
+/* @p is on the opening quote; leaves it after the closing one. */
+static inline gboolean
+_drover_json_skip_string (const char **p,
+                          const char  *end)
+{
+  const char *s = *p + 1;
+
+  while (s < end)
+    {
+      guchar c = (guchar) *s;
+
+      if (c == '"')
+        {
+          *p = s + 1;
+          return TRUE;
+        }
+      if (c < 0x20)
+        return FALSE;
+      if (c != '\\')
+        {
+          s++;
+          continue;
+        }
+
+      s++;
+      if (s == end)
+        return FALSE;
+      if (*s != '\0' && strchr ("\"\\/bfnrt", *s) != NULL)
+        {
+          s++;
+          continue;
+        }
+      if (*s != 'u')
+        return FALSE;
+
+      {
+        guint code, low;
+
+        s++;
+        if (!_drover_json_skip_hex4 (&s, end, &code))
+          return FALSE;
+        /* A surrogate must come as a pair, high then low. */
+        if (code >= 0xDC00 && code <= 0xDFFF)
+          return FALSE;
+        if (code >= 0xD800 && code <= 0xDBFF)
+          {
+            if (end - s < 2 || s[0] != '\\' || s[1] != 'u')
+              return FALSE;
+            s += 2;
+            if (!_drover_json_skip_hex4 (&s, end, &low) || low < 0xDC00 || low > 0xDFFF)
+              return FALSE;
+          }
+      }
+    }
+
+  return FALSE;
+}
+
+static inline gboolean
+_drover_json_skip_digits (const char **p,
+                          const char  *end)
+{
+  const char *start = *p;
+
+  while (*p < end && g_ascii_isdigit (**p))
+    (*p)++;
+
+  return *p > start;
+}
+
+/* RFC 8259's number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static inline gboolean
+_drover_json_skip_number (const char **p,
+                          const char  *end)
+{
+  if (*p < end && **p == '-')
+    (*p)++;
+  if (*p < end && **p == '0')
+    (*p)++;
+  else if (!_drover_json_skip_digits (p, end))
+    return FALSE;
+
+  if (*p < end && **p == '.')
+    {
+      (*p)++;
+      if (!_drover_json_skip_digits (p, end))
+        return FALSE;
+    }
+
+  if (*p < end && (**p == 'e' || **p == 'E'))
+    {
+      (*p)++;
+      if (*p < end && (**p == '+' || **p == '-'))
+        (*p)++;
+      if (!_drover_json_skip_digits (p, end))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static inline gboolean
+_drover_json_skip_literal (const char **p,
+                           const char  *end,
+                           const char  *literal)
+{
+  gsize length = strlen (literal);
+
+  if ((gsize) (end - *p) < length || memcmp (*p, literal, length) != 0)
+    return FALSE;
+
+  *p += length;
+  return TRUE;
+}
+
+static inline void
+_drover_json_skip_space (const char **p,
+                         const char  *end)
+{
+  while (*p < end && (**p == ' ' || **p == '\t' || **p == '\n' || **p == '\r'))
+    (*p)++;
+}
+
+/* `"key" :` of an object's member. */
+static inline gboolean
+_drover_json_skip_key (const char **p,
+                       const char  *end)
+{
+  _drover_json_skip_space (p, end);
+  if (*p == end || **p != '"' || !_drover_json_skip_string (p, end))
+    return FALSE;
+  _drover_json_skip_space (p, end);
+  if (*p == end || **p != ':')
+    return FALSE;
+  (*p)++;
+  return TRUE;
+}
+
+/*
+ * _drover_json_is_strict:
+ *
+ * Whether @text is one JSON value as RFC 8259 has it, nested at most
+ * DROVER_DECODE_MAX_DEPTH deep. json-glib 1.6 also takes comments, single
+ * quotes, hex numbers and several values in a row (reading the first):
+ * none of the dialects sends those, and a message that one reader takes
+ * one way and another reader another way is not one Drover should act on.
+ * Iterative, so depth costs no stack.
+ */
+static inline gboolean
+_drover_json_is_strict (const char *text,
+                        gsize       length)
+{
+  const char *p = text;
+  const char *end = text + length;
+  char stack[DROVER_DECODE_MAX_DEPTH];
+  guint depth = 0;
+  enum { VALUE, VALUE_OR_CLOSE, KEY_OR_CLOSE, AFTER_VALUE } expect = VALUE;
+
+  for (;;)
+    {
+      _drover_json_skip_space (&p, end);
+
+      switch (expect)
+        {
+        case VALUE_OR_CLOSE:
+          if (p < end && *p == ']')
+            {
+              p++;
+              depth--;
+              expect = AFTER_VALUE;
+              continue;
+            }
+          G_GNUC_FALLTHROUGH;
+
+        case VALUE:
+          if (p == end)
+            return FALSE;
+          switch (*p)
+            {
+            case '{':
+            case '[':
+              if (depth == DROVER_DECODE_MAX_DEPTH)
+                return FALSE;
+              stack[depth++] = *p;
+              expect = *p == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+              p++;
+              continue;
+            case '"':
+              if (!_drover_json_skip_string (&p, end))
+                return FALSE;
+              break;
+            case 't':
+              if (!_drover_json_skip_literal (&p, end, "true"))
+                return FALSE;
+              break;
+            case 'f':
+              if (!_drover_json_skip_literal (&p, end, "false"))
+                return FALSE;
+              break;
+            case 'n':
+              if (!_drover_json_skip_literal (&p, end, "null"))
+                return FALSE;
+              break;
+            default:
+              if (!_drover_json_skip_number (&p, end))
+                return FALSE;
+              break;
+            }
+          expect = AFTER_VALUE;
+          continue;
+
+        case KEY_OR_CLOSE:
+          if (p < end && *p == '}')
+            {
+              p++;
+              depth--;
+              expect = AFTER_VALUE;
+              continue;
+            }
+          if (!_drover_json_skip_key (&p, end))
+            return FALSE;
+          expect = VALUE;
+          continue;
+
+        case AFTER_VALUE:
+        default:
+          if (depth == 0)
+            return p == end;
+          if (p == end)
+            return FALSE;
+          if (*p == ',')
+            {
+              p++;
+              if (stack[depth - 1] == '{' && !_drover_json_skip_key (&p, end))
+                return FALSE;
+              expect = VALUE;
+              continue;
+            }
+          if ((*p == '}' && stack[depth - 1] == '{') || (*p == ']' && stack[depth - 1] == '['))
+            {
+              p++;
+              depth--;
+              continue;
+            }
+          return FALSE;
+        }
+    }
+}
+
 /*
  * _drover_decode_parse:
  * @payload: the message's bytes, not nul-terminated
  * @length: their number
  * @status: (out): why there is no root, when there is none
  *
- * Parses a JSON payload after checking its size and its UTF-8. An empty
+ * Parses a JSON payload after checking its size, its UTF-8 and its
+ * syntax (strict RFC 8259, bounded depth). An empty
  * payload (MQTT's way of clearing a retained message) is malformed here:
  * no dialect sends state that way.
  *
@@ -134,7 +412,8 @@ _drover_decode_parse (const guint8       *payload,
 
   /* g_utf8_validate_len() also refuses a nul byte: JSON has none raw. */
   if (payload == NULL || length == 0 ||
-      !g_utf8_validate_len ((const char *) payload, length, NULL))
+      !g_utf8_validate_len ((const char *) payload, length, NULL) ||
+      !_drover_json_is_strict ((const char *) payload, length))
     {
       *status = DROVER_DECODE_MALFORMED;
       return NULL;

@@ -629,16 +629,22 @@ moonraker_files_changed (SimPrinter *printer,
                          SimFile    *file)
 {
   g_autofree char *path = sim_json_string (file->name);
+  g_autofree char *modified = NULL;
   g_autofree char *json = NULL;
   gboolean deleted = g_str_equal (action, "delete_file");
 
+  /* An upload over an existing file is still "create_file" for Moonraker;
+   * the item's keys in the order get_path_info builds them, modified a float. */
+  if (g_str_equal (action, "modify_file"))
+    action = "create_file";
+  modified = sim_json_number (deleted ? 0.0 : (double)file->modified);
+
   json = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"method\":\"notify_filelist_changed\",\"params\":"
-                          "[{\"action\":\"%s\",\"item\":{\"path\":%s,\"root\":\"gcodes\",\"size\":%" G_GSIZE_FORMAT
-                          ",\"modified\":%" G_GINT64_FORMAT ",\"permissions\":\"%s\"}}]}",
-                          action, path,
+                          "[{\"action\":\"%s\",\"item\":{\"modified\":%s,\"size\":%" G_GSIZE_FORMAT
+                          ",\"permissions\":\"%s\",\"path\":%s,\"root\":\"gcodes\"}}]}",
+                          action, modified,
                           deleted ? 0 : g_bytes_get_size (file->content),
-                          deleted ? (gint64)0 : file->modified,
-                          deleted ? "" : "rw");
+                          deleted ? "" : "rw", path);
   sim_printer_notify (printer, json);
 }
 

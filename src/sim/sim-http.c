@@ -1180,7 +1180,17 @@ moonraker_request (SimHttp           *self,
   /* Upgrades are checked once the WebSocket is open (websocket_cb): Moonraker
    * lets an unauthenticated socket in and waits for server.connection.identify. */
   if (g_str_equal (endpoint, "/websocket"))
-    return;
+    {
+      const char *upgrade = request_header (msg, "Upgrade");
+
+      /* Tornado's WebSocketHandler.get() turns away anything else */
+      if (upgrade == NULL || g_ascii_strcasecmp (upgrade, "websocket") != 0)
+        respond (msg, 400, NULL, "text/html; charset=UTF-8", g_strdup ("Can \"Upgrade\" only to \"WebSocket\"."));
+      else if (!soup_message_headers_header_contains (soup_server_message_get_request_headers (msg),
+                                                      "Connection", "Upgrade"))
+        respond (msg, 400, NULL, "text/html; charset=UTF-8", g_strdup ("\"Connection\" must be \"Upgrade\"."));
+      return;
+    }
 
   if (!moonraker_authorized (printer, msg))
     {
@@ -2003,21 +2013,15 @@ octoprint_sanitize_name (const char *name)
       g_string_append_c (out, *p);
     }
 
-  p = out->str;
-  while (*p == '.')
-    p++;
-  if (*p == '\0')
+  while (out->str[0] == '.')
+    g_string_erase (out, 0, 1);
+  if (out->len == 0)
     {
       g_string_free (out, TRUE);
       return NULL;
     }
 
-  {
-    char *result = g_strdup (p);
-
-    g_string_free (out, TRUE);
-    return result;
-  }
+  return g_string_free (out, FALSE);
 }
 
 static void
@@ -2039,6 +2043,7 @@ octoprint_upload (SimHttp           *self,
   JsonObject *local;
   JsonObject *refs;
   const char *slash;
+  const char *field;
   gboolean want_select;
   gboolean want_print;
   gboolean to_select;
@@ -2072,15 +2077,15 @@ octoprint_upload (SimHttp           *self,
       folder = slash != NULL ? g_strndup (form.filename, slash - form.filename) : g_strdup ("");
       name = octoprint_sanitize_name (slash != NULL ? slash + 1 : form.filename);
     }
-  if (g_hash_table_lookup (form.fields, "path") != NULL && *(char *)g_hash_table_lookup (form.fields, "path") != '\0')
+  if ((field = g_hash_table_lookup (form.fields, "path")) != NULL && *field != '\0')
     {
       g_free (folder);
-      folder = g_strdup (g_hash_table_lookup (form.fields, "path"));
+      folder = g_strdup (field);
     }
-  if (g_hash_table_lookup (form.fields, "filename") != NULL && *(char *)g_hash_table_lookup (form.fields, "filename") != '\0')
+  if ((field = g_hash_table_lookup (form.fields, "filename")) != NULL && *field != '\0')
     {
       g_free (name);
-      name = octoprint_sanitize_name (g_hash_table_lookup (form.fields, "filename"));
+      name = octoprint_sanitize_name (field);
     }
   if (name == NULL || strchr (name, '/') != NULL || (path = normalize_path (folder, name)) == NULL)
     {

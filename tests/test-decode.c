@@ -1,0 +1,1286 @@
+/* test-decode.c: each dialect's messages, read as the reference pages show them
+ *
+ * The payloads are quoted from docs/protocol.md and from the reference
+ * pages (shared/reference/moonraker.md §2, octoprint.md §1-2,
+ * bambu-anycubic.md A3); where a page builds an example rather than quoting
+ * one, the test says so.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "drover-decode.h"
+
+#define EPSILON 1e-9
+
+/* Decodes @payload, a C string, and checks the status. */
+static DroverDecodeStatus
+decode (DroverDecodeFunc   func,
+        const char        *topic,
+        const char        *payload,
+        char             **key,
+        DroverUpdate      *update)
+{
+  return func (topic, (const guint8 *) payload, strlen (payload), key, update);
+}
+
+/* The message must be refused whole: @expected, no key, nothing named,
+ * nothing allocated. */
+static void
+assert_refused_bytes (DroverDecodeFunc    func,
+                      const char         *topic,
+                      const guint8       *payload,
+                      gsize               length,
+                      DroverDecodeStatus  expected)
+{
+  DroverUpdate update = { 0 };
+  char *key = (char *) "not touched";
+  DroverDecodeStatus status;
+
+  status = func (topic, payload, length, &key, &update);
+
+  if (status != expected)
+    g_test_message ("topic %s, payload %.*s", topic, (int) MIN (length, 200), (const char *) payload);
+  g_assert_cmpint (status, ==, expected);
+  g_assert_null (key);
+  g_assert_cmpuint (update.fields, ==, 0);
+  g_assert_null (update.current_file);
+  g_assert_null (update.error_text);
+}
+
+static void
+assert_refused (DroverDecodeFunc    func,
+                const char         *topic,
+                const char         *payload,
+                DroverDecodeStatus  expected)
+{
+  assert_refused_bytes (func, topic, (const guint8 *) payload, strlen (payload), expected);
+}
+
+/* ------------------------------------------------------------------ */
+/* Native (docs/protocol.md)                                           */
+
+#define NATIVE_TOPIC "drover/v1/diy-corexy-1/state"
+
+/* docs/protocol.md, "### `state`", verbatim. */
+static const char native_state_example[] =
+  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"state\":\"printing\",\n"
+  " \"hotend\":{\"actual\":214.8,\"target\":215.0},\"bed\":{\"actual\":59.9,\"target\":60.0},\n"
+  " \"job\":{\"file\":\"bracket_v3_ASA.gcode\",\"progress\":0.4212,\"elapsed_s\":2130,\"remaining_s\":2927,\"layer\":51,\"layers\":120},\n"
+  " \"error\":null}";
+
+static void
+test_native_state (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_native, NATIVE_TOPIC, native_state_example, &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "diy-corexy-1");
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE |
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET |
+                    DROVER_UPDATE_CURRENT_FILE | DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT |
+                    DROVER_UPDATE_ERROR_TEXT);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_PRINTING);
+  g_assert_cmpfloat_with_epsilon (update.hotend_temperature, 214.8, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.hotend_target, 215.0, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.bed_temperature, 59.9, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.bed_target, 60.0, EPSILON);
+  g_assert_cmpstr (update.current_file, ==, "bracket_v3_ASA.gcode");
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.4212, EPSILON);
+  g_assert_cmpint (update.time_left, ==, 2927);
+  g_assert_null (update.error_text);
+
+  drover_update_clear (&update);
+}
+
+static void
+test_native_no_job (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_native, NATIVE_TOPIC,
+                           "{\"v\":1,\"state\":\"idle\",\"job\":null}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE | DROVER_UPDATE_CURRENT_FILE |
+                    DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_IDLE);
+  g_assert_null (update.current_file);
+  g_assert_cmpfloat (update.progress, ==, 0.0);
+  g_assert_cmpint (update.time_left, ==, -1);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* An error with its text; remaining_s -1 is "unknown". */
+  g_assert_cmpint (decode (drover_decode_native, NATIVE_TOPIC,
+                           "{\"v\":1,\"state\":\"error\",\"job\":{\"remaining_s\":-1},"
+                           "\"error\":\"Thermal runaway on the hotend\"}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE | DROVER_UPDATE_TIME_LEFT | DROVER_UPDATE_ERROR_TEXT);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_ERROR);
+  g_assert_cmpint (update.time_left, ==, -1);
+  g_assert_cmpstr (update.error_text, ==, "Thermal runaway on the hotend");
+  drover_update_clear (&update);
+}
+
+static void
+test_native_presence (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* docs/protocol.md, "### `presence`", verbatim. */
+  g_assert_cmpint (decode (drover_decode_native, "drover/v1/diy-corexy-1/presence",
+                           "{\"v\":1,\"online\":true,\"since\":\"2026-11-25T10:00:00.000Z\","
+                           "\"name\":\"DIY CoreXY #1\",\"agent\":\"drover-sim 0.1.0\"}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "diy-corexy-1");
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE);
+  g_assert_true (update.online);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* The will. */
+  g_assert_cmpint (decode (drover_decode_native, "drover/v1/diy-corexy-1/presence",
+                           "{\"v\":1,\"online\":false,\"reason\":\"lost\"}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE | DROVER_UPDATE_STATE);
+  g_assert_false (update.online);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_OFFLINE);
+}
+
+static void
+test_native_ignored (void)
+{
+  /* docs/protocol.md examples of the other leaves. */
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/files",
+                  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"files\":[\n"
+                  "  {\"name\":\"benchy.gcode\",\"size\":10573,\"modified\":\"2026-11-07T09:47:11Z\",\"sha256\":\"340f3b\"}]}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/events",
+                  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"seq\":18,\"type\":\"job_started\",\"file\":\"benchy.gcode\"}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/reply",
+                  "{\"v\":1,\"id\":\"6f1c\",\"ok\":true,\"error\":null}", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
+                  "{\"v\":1,\"id\":\"6f1c\",\"command\":\"pause\"}", DROVER_DECODE_IGNORED);
+  /* A state that names nothing Drover shows. */
+  assert_refused (drover_decode_native, NATIVE_TOPIC,
+                  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\"}", DROVER_DECODE_IGNORED);
+  /* Not an id of the protocol, or not the protocol's shape. */
+  assert_refused (drover_decode_native, "drover/v1/bad id!/state", native_state_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v1//state", native_state_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v2/diy-corexy-1/state", native_state_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/state/extra", native_state_example,
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_native,
+                  "drover/v1/a-printer-id-that-is-far-longer-than-the-sixty-four-bytes-the-protocol-allows/state",
+                  native_state_example, DROVER_DECODE_IGNORED);
+}
+
+static void
+test_native_malformed (void)
+{
+  static const char *payloads[] = {
+    /* `v` missing, unknown, or not a number */
+    "{\"state\":\"idle\"}",
+    "{\"v\":2,\"state\":\"idle\"}",
+    "{\"v\":\"1\",\"state\":\"idle\"}",
+    /* a state the protocol does not have */
+    "{\"v\":1,\"state\":\"sleeping\"}",
+    "{\"v\":1,\"state\":null}",
+    /* strings for numbers, NaN, infinity, out of range */
+    "{\"v\":1,\"hotend\":{\"actual\":\"214.8\",\"target\":215.0}}",
+    "{\"v\":1,\"hotend\":{\"actual\":NaN,\"target\":215.0}}",
+    "{\"v\":1,\"hotend\":{\"actual\":1e999,\"target\":215.0}}",
+    "{\"v\":1,\"hotend\":{\"actual\":5000,\"target\":215.0}}",
+    "{\"v\":1,\"bed\":{\"actual\":-273.15,\"target\":0}}",
+    "{\"v\":1,\"job\":{\"file\":\"a.gcode\",\"progress\":7.5}}",
+    "{\"v\":1,\"job\":{\"file\":\"a.gcode\",\"progress\":-0.1}}",
+    "{\"v\":1,\"job\":{\"remaining_s\":-5}}",
+    "{\"v\":1,\"job\":{\"remaining_s\":1e300}}",
+    "{\"v\":1,\"job\":{\"file\":42}}",
+    "{\"v\":1,\"error\":17}",
+    /* arrays where objects belong */
+    "{\"v\":1,\"hotend\":[214.8,215.0]}",
+    "{\"v\":1,\"job\":[\"a.gcode\"]}",
+    "[{\"v\":1,\"state\":\"idle\"}]",
+    "\"idle\"",
+    "null",
+    /* truncated */
+    "{\"v\":1,\"state\":\"printing\",\"hotend\":{\"actual\":214.8,\"tar",
+    "   ",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    assert_refused (drover_decode_native, NATIVE_TOPIC, payloads[i], DROVER_DECODE_MALFORMED);
+
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/presence",
+                  "{\"v\":1,\"online\":\"yes\"}", DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/presence",
+                  "{\"v\":1}", DROVER_DECODE_MALFORMED);
+
+  /* The example cut short at every length: never OK, never half-read. */
+  for (gsize length = 0; length < strlen (native_state_example); length++)
+    assert_refused_bytes (drover_decode_native, NATIVE_TOPIC,
+                          (const guint8 *) native_state_example, length, DROVER_DECODE_MALFORMED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Moonraker (shared/reference/moonraker.md)                           */
+
+#define MOONRAKER_TOPIC "printer1/klipper/status"
+
+/* moonraker.md §2, the CONSTRUCTED combined publish on printer1/klipper/status, verbatim. */
+static const char moonraker_full_example[] =
+  "{\"eventtime\":578243.57824499,\"status\":{\"webhooks\":{\"state\":\"ready\",\"state_message\":\"Printer is ready\"},\n"
+  " \"print_stats\":{\"filename\":\"benchy.gcode\",\"total_duration\":845.1,\"print_duration\":812.4,\"filament_used\":1203.7,\n"
+  "  \"state\":\"printing\",\"message\":\"\",\"info\":{\"total_layer\":120,\"current_layer\":14}},\n"
+  " \"extruder\":{\"temperature\":214.8,\"target\":215.0,\"power\":0.43},\"heater_bed\":{\"temperature\":59.9,\"target\":60.0,\"power\":0.21},\n"
+  " \"virtual_sdcard\":{\"progress\":0.118,\"is_active\":true,\"file_position\":581234},\n"
+  " \"display_status\":{\"progress\":0.12,\"message\":\"\"},\n"
+  " \"toolhead\":{\"homed_axes\":\"xyz\",\"position\":[110.2,98.7,2.8,1203.7],\"axis_minimum\":[0,-4,-2,0],\"axis_maximum\":[250,210,220,0]}}}";
+
+/* moonraker.md §2, "A later diff would look like", verbatim. */
+static const char moonraker_diff_example[] =
+  "{\"eventtime\":578244.07,\"status\":{\"extruder\":{\"temperature\":215.1}}}";
+
+static void
+test_moonraker_full (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC, moonraker_full_example, &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "printer1");
+  /* The job's state clears any fault text left from before. */
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT |
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET |
+                    DROVER_UPDATE_CURRENT_FILE | DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_PRINTING);
+  g_assert_null (update.error_text);
+  g_assert_cmpfloat_with_epsilon (update.hotend_temperature, 214.8, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.hotend_target, 215.0, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.bed_temperature, 59.9, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.bed_target, 60.0, EPSILON);
+  g_assert_cmpstr (update.current_file, ==, "benchy.gcode");
+  /* virtual_sdcard's, not display_status's 0.12 */
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.118, EPSILON);
+  /* 812.4 / 0.118 - 812.4 = 6072.35 */
+  g_assert_cmpint (update.time_left, ==, 6072);
+
+  drover_update_clear (&update);
+}
+
+static void
+test_moonraker_diff (void)
+{
+  DroverUpdate full = { 0 };
+  DroverUpdate diff = { 0 };
+  g_autofree char *full_key = NULL;
+  g_autofree char *diff_key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC, moonraker_diff_example, &diff_key, &diff),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (diff_key, ==, "printer1");
+  /* Absent means unchanged: the diff names the one field it holds. */
+  g_assert_cmpuint (diff.fields, ==, DROVER_UPDATE_HOTEND_TEMPERATURE);
+  g_assert_cmpfloat_with_epsilon (diff.hotend_temperature, 215.1, EPSILON);
+  g_assert_null (diff.current_file);
+
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC, moonraker_full_example, &full_key, &full),
+                   ==, DROVER_DECODE_OK);
+  drover_update_merge (&full, &diff);
+  g_assert_cmpfloat_with_epsilon (full.hotend_temperature, 215.1, EPSILON);
+  g_assert_cmpfloat_with_epsilon (full.hotend_target, 215.0, EPSILON);
+  g_assert_cmpfloat_with_epsilon (full.bed_temperature, 59.9, EPSILON);
+  g_assert_cmpint (full.state, ==, DROVER_PRINTER_STATE_PRINTING);
+  g_assert_cmpstr (full.current_file, ==, "benchy.gcode");
+  g_assert_cmpfloat_with_epsilon (full.progress, 0.118, EPSILON);
+
+  drover_update_clear (&full);
+  drover_update_clear (&diff);
+}
+
+static void
+test_moonraker_states (void)
+{
+  static const struct {
+    const char         *payload;
+    DroverUpdateFields  fields;
+    DroverPrinterState  state;
+    const char         *error_text;
+  } cases[] = {
+    { "{\"eventtime\":1.5,\"status\":{\"print_stats\":{\"state\":\"standby\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    { "{\"eventtime\":1.5,\"status\":{\"print_stats\":{\"state\":\"paused\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PAUSED, NULL },
+    { "{\"eventtime\":1.5,\"status\":{\"print_stats\":{\"state\":\"complete\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    { "{\"eventtime\":1.5,\"status\":{\"print_stats\":{\"state\":\"cancelled\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    { "{\"eventtime\":1.5,\"status\":{\"print_stats\":{\"state\":\"error\",\"message\":\"Move out of range: 260.000 10.000 0.200 [0.000]\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR,
+      "Move out of range: 260.000 10.000 0.200 [0.000]" },
+    /* Klippy's shutdown outranks a job that still says printing. */
+    { "{\"eventtime\":1.5,\"status\":{\"webhooks\":{\"state\":\"shutdown\",\"state_message\":\"MCU 'mcu' shutdown: Timer too close\"},"
+      "\"print_stats\":{\"state\":\"printing\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR,
+      "MCU 'mcu' shutdown: Timer too close" },
+    { "{\"eventtime\":1.5,\"status\":{\"webhooks\":{\"state\":\"error\",\"state_message\":\"Unable to open config file\"}}}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR, "Unable to open config file" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      DroverUpdate update = { 0 };
+      g_autofree char *key = NULL;
+
+      g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC, cases[i].payload, &key, &update),
+                       ==, DROVER_DECODE_OK);
+      g_assert_cmpuint (update.fields, ==, cases[i].fields);
+      g_assert_cmpint (update.state, ==, cases[i].state);
+      g_assert_cmpstr (update.error_text, ==, cases[i].error_text);
+      drover_update_clear (&update);
+    }
+}
+
+static void
+test_moonraker_progress (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* display_status stands in only when virtual_sdcard says nothing. */
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":2.0,\"status\":{\"display_status\":{\"progress\":0.5}}}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_PROGRESS);
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.5, EPSILON);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* A duration without a progress in the same message: no estimate. */
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":2.0,\"status\":{\"print_stats\":{\"print_duration\":100.0}}}", &key, &update),
+                   ==, DROVER_DECODE_IGNORED);
+  g_assert_null (key);
+
+  /* Too early to tell. */
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":2.0,\"status\":{\"print_stats\":{\"print_duration\":1.0},"
+                           "\"virtual_sdcard\":{\"progress\":0.0005}}}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_PROGRESS);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* No file loaded. */
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":2.0,\"status\":{\"print_stats\":{\"filename\":\"\"}}}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_CURRENT_FILE);
+  g_assert_null (update.current_file);
+}
+
+static void
+test_moonraker_server (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* moonraker.md §1.2: retained, compact JSON. */
+  g_assert_cmpint (decode (drover_decode_moonraker, "printer1/moonraker/status", "{\"server\":\"online\"}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "printer1");
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE);
+  g_assert_true (update.online);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* The will. */
+  g_assert_cmpint (decode (drover_decode_moonraker, "printer1/moonraker/status", "{\"server\":\"offline\"}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE | DROVER_UPDATE_STATE);
+  g_assert_false (update.online);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_OFFLINE);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* instance_name may hold anything but + and #. */
+  g_assert_cmpint (decode (drover_decode_moonraker, "Voron 2.4 (rack B) ü/moonraker/status", "{\"server\":\"online\"}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "Voron 2.4 (rack B) ü");
+}
+
+static void
+test_moonraker_ignored (void)
+{
+  /* moonraker.md §1.6, CONSTRUCTED exchange. */
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/api/request",
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"printer.gcode.script\",\"params\":{\"script\":\"G28\","
+                  "\"mqtt_timestamp\":1718000000000000},\"id\":7466}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/api/response",
+                  "{\"jsonrpc\":\"2.0\",\"result\":\"ok\",\"id\":7466}", DROVER_DECODE_IGNORED);
+  /* Split mode (§1.3), not read. */
+  assert_refused (drover_decode_moonraker, "printer1/klipper/state/extruder/temperature",
+                  "{\"eventtime\":578244.07,\"value\":215.1}", DROVER_DECODE_IGNORED);
+  /* Issue #255's real payload: "ready" says nothing Drover shows. */
+  assert_refused (drover_decode_moonraker, MOONRAKER_TOPIC,
+                  "{\"eventtime\": 423824.53180501, \"status\": {\"webhooks\": {\"state\": \"ready\", "
+                  "\"state_message\": \"Printer is ready\"}}}",
+                  DROVER_DECODE_IGNORED);
+  /* Objects Drover does not read. */
+  assert_refused (drover_decode_moonraker, MOONRAKER_TOPIC,
+                  "{\"eventtime\":5.0,\"status\":{\"toolhead\":{\"position\":[1,2,3,4]}}}", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_moonraker, "/klipper/status", moonraker_full_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_moonraker, "printer1/klipper/status/more", moonraker_full_example,
+                  DROVER_DECODE_IGNORED);
+}
+
+static void
+test_moonraker_malformed (void)
+{
+  static const char *payloads[] = {
+    "{\"eventtime\":1.0}",
+    "{\"eventtime\":1.0,\"status\":null}",
+    "{\"eventtime\":1.0,\"status\":[{\"extruder\":{\"temperature\":215.1}}]}",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":[215.1,215.0]}}",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":\"215.1\"}}}",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":null}}}",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":NaN}}}",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":-1e999}}}",
+    "{\"eventtime\":1.0,\"status\":{\"heater_bed\":{\"temperature\":1500.0}}}",
+    "{\"eventtime\":1.0,\"status\":{\"virtual_sdcard\":{\"progress\":7.5}}}",
+    "{\"eventtime\":1.0,\"status\":{\"display_status\":{\"progress\":-0.5}}}",
+    "{\"eventtime\":1.0,\"status\":{\"print_stats\":{\"filename\":17}}}",
+    "{\"eventtime\":1.0,\"status\":{\"print_stats\":{\"state\":[\"printing\"]}}}",
+    "{\"eventtime\":1.0,\"status\":{\"print_stats\":{\"print_duration\":-3.0}}}",
+    "{\"eventtime\":1.0,\"status\":{\"webhooks\":\"ready\"}}",
+    "[\"eventtime\",1.0]",
+    "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":215.1}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    assert_refused (drover_decode_moonraker, MOONRAKER_TOPIC, payloads[i], DROVER_DECODE_MALFORMED);
+
+  /* Good temperatures, a file and a state, then a bad progress: nothing
+   * of it is taken, and the file name read before is freed (ASan). */
+  assert_refused (drover_decode_moonraker, MOONRAKER_TOPIC,
+                  "{\"eventtime\":1.0,\"status\":{\"extruder\":{\"temperature\":215.1,\"target\":215.0},"
+                  "\"print_stats\":{\"state\":\"printing\",\"filename\":\"benchy.gcode\"},"
+                  "\"virtual_sdcard\":{\"progress\":7.5}}}",
+                  DROVER_DECODE_MALFORMED);
+
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/status", "{\"server\":\"sleeping\"}",
+                  DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/status", "{\"server\":true}",
+                  DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/status", "online", DROVER_DECODE_MALFORMED);
+
+  for (gsize length = 0; length < strlen (moonraker_full_example); length++)
+    assert_refused_bytes (drover_decode_moonraker, MOONRAKER_TOPIC,
+                          (const guint8 *) moonraker_full_example, length, DROVER_DECODE_MALFORMED);
+}
+
+/* ------------------------------------------------------------------ */
+/* OctoPrint-MQTT (shared/reference/octoprint.md)                      */
+
+static void
+test_octoprint_temperature (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* octoprint.md §1.5, quoted from the plugin's README. */
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/tool0",
+                           "{\"_timestamp\": 1517190629, \"actual\": 65.3, \"target\": 210.0}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "mk3s-07");
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET);
+  g_assert_cmpfloat_with_epsilon (update.hotend_temperature, 65.3, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.hotend_target, 210.0, EPSILON);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/bed",
+                           "{\"_timestamp\": 1517190629, \"actual\": 42.1, \"target\": 65.0}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET);
+  g_assert_cmpfloat_with_epsilon (update.bed_temperature, 42.1, EPSILON);
+  g_assert_cmpfloat_with_epsilon (update.bed_target, 65.0, EPSILON);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* "may be null if no target temperature is set"; key order as the code sends it */
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/tool0",
+                           "{\"actual\": 23.4, \"target\": null, \"_timestamp\": 1717171717}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET);
+  g_assert_cmpfloat (update.hotend_target, ==, 0.0);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/tool1",
+                  "{\"actual\": 65.3, \"target\": 210.0, \"_timestamp\": 1517190629}", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/chamber",
+                  "{\"actual\": 31.0, \"target\": null, \"_timestamp\": 1517190629}", DROVER_DECODE_IGNORED);
+}
+
+static void
+test_octoprint_progress (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* octoprint.md §1.4, quoted from the README (line 34). */
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/progress/printing",
+                           "{\"_timestamp\": 1517190629, \"progress\": 23, \"location\": \"local\", \"path\": \"test.gco\"}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_PROGRESS | DROVER_UPDATE_CURRENT_FILE);
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.23, EPSILON);
+  g_assert_cmpstr (update.current_file, ==, "test.gco");
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* §1.4, derived: what the plugin publishes when idle. */
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/progress/printing",
+                           "{\"location\": \"\", \"path\": \"\", \"progress\": 0, \"_timestamp\": 1717171717}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_PROGRESS | DROVER_UPDATE_CURRENT_FILE);
+  g_assert_cmpfloat (update.progress, ==, 0.0);
+  g_assert_null (update.current_file);
+
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/progress/slicing",
+                  "{\"slicer\": \"prusa\", \"source_location\": \"local\", \"source_path\": \"a.stl\", "
+                  "\"destination_location\": \"local\", \"destination_path\": \"a.gco\", \"progress\": 40, "
+                  "\"_timestamp\": 1717171717}",
+                  DROVER_DECODE_IGNORED);
+}
+
+static void
+test_octoprint_connection (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* §1.6: plain text, not JSON. */
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", "connected", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "mk3s-07");
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE);
+  g_assert_true (update.online);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  g_assert_cmpint (decode (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", "disconnected", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE | DROVER_UPDATE_STATE);
+  g_assert_false (update.online);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_OFFLINE);
+
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", "\"connected\"", DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", "connected\n", DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", "", DROVER_DECODE_MALFORMED);
+}
+
+static void
+test_octoprint_events (void)
+{
+  static const struct {
+    const char         *event;
+    const char         *payload;
+    DroverUpdateFields  fields;
+    DroverPrinterState  state;
+    const char         *file;
+    double              progress;
+    const char         *error_text;
+  } cases[] = {
+    /* octoprint.md §2, the derived PrintStarted, verbatim */
+    { "PrintStarted",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"owner\": \"admin\", \"user\": \"admin\", \"_event\": \"PrintStarted\", \"_timestamp\": 1717171717}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_CURRENT_FILE | DROVER_UPDATE_PROGRESS | DROVER_UPDATE_ERROR_TEXT,
+      DROVER_PRINTER_STATE_PRINTING, "folder/benchy.gcode", 0.0, NULL },
+    /* the rest derived from the payload table of §2 */
+    { "PrintPaused",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"position\": {\"x\": 110.2, \"y\": 98.7, \"z\": 2.8, \"e\": 0.0, \"t\": 0, \"f\": 1500}, "
+      "\"fileposition\": 581234, \"progress\": 47, \"owner\": \"admin\", \"user\": \"admin\", "
+      "\"_event\": \"PrintPaused\", \"_timestamp\": 1717172717}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PAUSED, NULL, 0.0, NULL },
+    { "PrintResumed",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"owner\": \"admin\", \"user\": \"admin\", \"_event\": \"PrintResumed\", \"_timestamp\": 1717172817}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PRINTING, NULL, 0.0, NULL },
+    { "PrintDone",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"owner\": \"admin\", \"time\": 3021.7, \"_event\": \"PrintDone\", \"_timestamp\": 1717174738}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_PROGRESS | DROVER_UPDATE_ERROR_TEXT,
+      DROVER_PRINTER_STATE_IDLE, NULL, 1.0, NULL },
+    { "PrintCancelled",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"progress\": 12, \"owner\": \"admin\", \"user\": \"admin\", \"time\": 400.2, "
+      "\"_event\": \"PrintCancelled\", \"_timestamp\": 1717172117}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL, 0.0, NULL },
+    { "PrintFailed",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"owner\": \"admin\", \"time\": 400.2, \"reason\": \"cancelled\", "
+      "\"_event\": \"PrintFailed\", \"_timestamp\": 1717172117}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL, 0.0, NULL },
+    { "PrintFailed",
+      "{\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"origin\": \"local\", \"size\": 1234567, "
+      "\"owner\": \"admin\", \"time\": 400.2, \"reason\": \"error\", \"error\": \"Thermal Runaway\", "
+      "\"progress\": 0.12, \"_event\": \"PrintFailed\", \"_timestamp\": 1717172117}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR, NULL, 0.0, "Thermal Runaway" },
+    { "Error",
+      "{\"error\": \"Printer halted. kill() called!\", \"reason\": \"firmware\", \"consequence\": \"disconnect\", "
+      "\"faq\": \"firmware-error\", \"_event\": \"Error\", \"_timestamp\": 1717172117}",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR, NULL, 0.0,
+      "Printer halted. kill() called!" },
+    /* §1.3: an event without payload; the text of a preceding Error stays */
+    { "Disconnected",
+      "{\"_event\": \"Disconnected\", \"_timestamp\": 1717172118}",
+      DROVER_UPDATE_STATE, DROVER_PRINTER_STATE_ERROR, NULL, 0.0, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *topic = g_strdup_printf ("octoPrint/mk3s-07/event/%s", cases[i].event);
+      DroverUpdate update = { 0 };
+      g_autofree char *key = NULL;
+
+      g_test_message ("%s: %s", cases[i].event, cases[i].payload);
+      g_assert_cmpint (decode (drover_decode_octoprint, topic, cases[i].payload, &key, &update),
+                       ==, DROVER_DECODE_OK);
+      g_assert_cmpstr (key, ==, "mk3s-07");
+      g_assert_cmpuint (update.fields, ==, cases[i].fields);
+      g_assert_cmpint (update.state, ==, cases[i].state);
+      g_assert_cmpstr (update.current_file, ==, cases[i].file);
+      g_assert_cmpstr (update.error_text, ==, cases[i].error_text);
+      if (update.fields & DROVER_UPDATE_PROGRESS)
+        g_assert_cmpfloat_with_epsilon (update.progress, cases[i].progress, EPSILON);
+      drover_update_clear (&update);
+    }
+}
+
+static void
+test_octoprint_ignored (void)
+{
+  /* §2: FileAdded is for the file work, not the state. */
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/FileAdded",
+                  "{\"storage\": \"local\", \"path\": \"hacked_machine_readme.gcode\", \"name\": \"hacked_machine_readme.gcode\", "
+                  "\"type\": [\"machinecode\", \"gcode\"], \"operation\": \"add\", \"_event\": \"FileAdded\", "
+                  "\"_timestamp\": 1717171717}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/PrinterStateChanged",
+                  "{\"state_id\": \"OPERATIONAL\", \"state_string\": \"Operational\", \"_event\": \"PrinterStateChanged\", "
+                  "\"_timestamp\": 1717171717}",
+                  DROVER_DECODE_IGNORED);
+  /* An unknown event is not even parsed. */
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/ZChange", "not json", DROVER_DECODE_IGNORED);
+  /* §1.7 metadata, raw values. */
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/metadata/material", "PETG", DROVER_DECODE_IGNORED);
+  /* The plugin's default base topic has no instance: not Drover's layout. */
+  assert_refused (drover_decode_octoprint, "octoPrint/event/PrintStarted",
+                  "{\"name\": \"benchy.gcode\", \"path\": \"benchy.gcode\", \"origin\": \"local\", \"size\": 1, "
+                  "\"_event\": \"PrintStarted\", \"_timestamp\": 1717171717}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_octoprint, "octoPrint/mqtt", "connected", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_octoprint, "octoprint/mk3s-07/mqtt", "connected", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_octoprint, "octoPrint//mqtt", "connected", DROVER_DECODE_IGNORED);
+  /* PrintFailed with a reason this version does not know. */
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/PrintFailed",
+                  "{\"reason\": \"aliens\", \"_event\": \"PrintFailed\", \"_timestamp\": 1717171717}",
+                  DROVER_DECODE_IGNORED);
+  /* Both values null: nothing measured. */
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/temperature/bed",
+                  "{\"actual\": null, \"_timestamp\": 1717171717}", DROVER_DECODE_IGNORED);
+}
+
+static void
+test_octoprint_malformed (void)
+{
+  static const struct {
+    const char *topic;
+    const char *payload;
+  } cases[] = {
+    { "octoPrint/p/temperature/tool0", "{\"actual\": \"65.3\", \"target\": 210.0, \"_timestamp\": 1517190629}" },
+    { "octoPrint/p/temperature/tool0", "{\"actual\": NaN, \"target\": 210.0, \"_timestamp\": 1517190629}" },
+    { "octoPrint/p/temperature/tool0", "{\"actual\": 65.3, \"target\": 2100.0, \"_timestamp\": 1517190629}" },
+    { "octoPrint/p/temperature/bed", "[42.1, 65.0]" },
+    { "octoPrint/p/temperature/bed", "{\"actual\": 42.1, \"target\": 65.0, \"_timestamp\": 15171" },
+    { "octoPrint/p/progress/printing", "{\"progress\": 750, \"location\": \"local\", \"path\": \"a.gco\"}" },
+    { "octoPrint/p/progress/printing", "{\"progress\": -1, \"location\": \"local\", \"path\": \"a.gco\"}" },
+    { "octoPrint/p/progress/printing", "{\"progress\": \"23\", \"location\": \"local\", \"path\": \"a.gco\"}" },
+    { "octoPrint/p/progress/printing", "{\"progress\": 23, \"location\": \"local\", \"path\": [\"a.gco\"]}" },
+    { "octoPrint/p/event/PrintStarted", "{\"name\": 7, \"_event\": \"PrintStarted\", \"_timestamp\": 1}" },
+    { "octoPrint/p/event/PrintStarted", "[\"PrintStarted\"]" },
+    { "octoPrint/p/event/PrintFailed", "{\"time\": 1.0, \"_event\": \"PrintFailed\", \"_timestamp\": 1}" },
+    { "octoPrint/p/event/Error", "{\"error\": {\"text\": \"x\"}, \"_event\": \"Error\", \"_timestamp\": 1}" },
+    { "octoPrint/p/event/PrintDone", "" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    assert_refused (drover_decode_octoprint, cases[i].topic, cases[i].payload, DROVER_DECODE_MALFORMED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bambu Lab (shared/reference/bambu-anycubic.md A3)                   */
+
+#define BAMBU_TOPIC "device/01S00C123456789/report"
+
+/* A3, "Real example (full report, abridged)": ha-bambulab tests/P1P.json
+ * push_all, a P1P capture, verbatim as the page gives it. */
+static const char bambu_p1p_push_all[] =
+  "{\"print\": {\"nozzle_temper\": 21.25, \"nozzle_target_temper\": 0, \"bed_temper\": 19.84375, \"bed_target_temper\": 0,\n"
+  " \"chamber_temper\": 5, \"mc_print_stage\": \"1\", \"heatbreak_fan_speed\": \"0\", \"cooling_fan_speed\": \"0\",\n"
+  " \"big_fan1_speed\": \"0\", \"big_fan2_speed\": \"0\", \"mc_percent\": 0, \"mc_remaining_time\": 759, \"print_error\": 0,\n"
+  " \"wifi_signal\": \"-53dBm\", \"gcode_state\": \"FAILED\", \"gcode_file_prepare_percent\": \"0\", \"project_id\": \"0\",\n"
+  " \"task_id\": \"0\", \"subtask_id\": \"0\", \"subtask_name\": \"Fidget Collection\", \"gcode_file\": \"\", \"stg\": [], \"stg_cur\": 0,\n"
+  " \"print_type\": \"idle\", \"home_flag\": 224478464, \"sdcard\": true, \"layer_num\": 1, \"total_layer_num\": 70, \"hms\": [],\n"
+  " \"lights_report\": [{\"node\": \"chamber_light\", \"mode\": \"off\"}], \"command\": \"push_status\", \"msg\": 0, \"sequence_id\": \"58357\"}}";
+
+/* A3: the P1S delta of HB#357, its shape with values filled in. */
+static const char bambu_p1s_delta[] =
+  "{\"print\":{\"bed_temper\":58.8125,\"wifi_signal\":\"-54dBm\",\"command\":\"push_status\",\"msg\":1,\"sequence_id\":\"58358\"}}";
+
+static void
+test_bambu_push_all (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC, bambu_p1p_push_all, &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "01S00C123456789");
+  /* FAILED with print_error 0: an error without a code to show. */
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE |
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET |
+                    DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT | DROVER_UPDATE_CURRENT_FILE);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_ERROR);
+  g_assert_cmpfloat_with_epsilon (update.hotend_temperature, 21.25, EPSILON);
+  g_assert_cmpfloat (update.hotend_target, ==, 0.0);
+  g_assert_cmpfloat_with_epsilon (update.bed_temperature, 19.84375, EPSILON);
+  g_assert_cmpfloat (update.bed_target, ==, 0.0);
+  g_assert_cmpfloat (update.progress, ==, 0.0);
+  g_assert_cmpint (update.time_left, ==, 759 * 60);
+  g_assert_cmpstr (update.current_file, ==, "Fidget Collection");
+  g_assert_null (update.error_text);
+
+  drover_update_clear (&update);
+}
+
+static void
+test_bambu_delta (void)
+{
+  DroverUpdate full = { 0 };
+  DroverUpdate delta = { 0 };
+  g_autofree char *full_key = NULL;
+  g_autofree char *delta_key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC, bambu_p1s_delta, &delta_key, &delta),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (delta.fields, ==, DROVER_UPDATE_BED_TEMPERATURE);
+  g_assert_cmpfloat_with_epsilon (delta.bed_temperature, 58.8125, EPSILON);
+
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC, bambu_p1p_push_all, &full_key, &full),
+                   ==, DROVER_DECODE_OK);
+  drover_update_merge (&full, &delta);
+  g_assert_cmpfloat_with_epsilon (full.bed_temperature, 58.8125, EPSILON);
+  g_assert_cmpfloat_with_epsilon (full.hotend_temperature, 21.25, EPSILON);
+  g_assert_cmpstr (full.current_file, ==, "Fidget Collection");
+  g_assert_cmpint (full.time_left, ==, 759 * 60);
+
+  drover_update_clear (&full);
+  drover_update_clear (&delta);
+}
+
+static void
+test_bambu_packed_temperatures (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* A3 / ha-bambulab models.py: 6553700 is 100 current, 100 target;
+   * 14418140 (0x00DC00DC) is 220 / 220. The flat fields are only the
+   * fallback and lose. */
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC,
+                           "{\"print\":{\"device\":{\"bed\":{\"info\":{\"temp\":6553700},\"state\":2},\"bed_temp\":6553700,"
+                           "\"extruder\":{\"info\":[{\"id\":1,\"temp\":5767327},{\"id\":0,\"temp\":14418140}],\"state\":2}},"
+                           "\"nozzle_temper\":40,\"nozzle_target_temper\":0,\"bed_temper\":20,"
+                           "\"command\":\"push_status\",\"sequence_id\":\"7\"}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET);
+  g_assert_cmpfloat (update.hotend_temperature, ==, 220.0);
+  g_assert_cmpfloat (update.hotend_target, ==, 220.0);
+  g_assert_cmpfloat (update.bed_temperature, ==, 100.0);
+  g_assert_cmpfloat (update.bed_target, ==, 100.0);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* device without the bed: the bed falls back to the flat fields. */
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC,
+                           "{\"print\":{\"device\":{\"extruder\":{\"info\":[{\"temp\":13107410}]}},"
+                           "\"bed_temper\":35.5,\"command\":\"push_status\"}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET | DROVER_UPDATE_BED_TEMPERATURE);
+  /* 13107410 = 0x00C800D2: 210 current, 200 target */
+  g_assert_cmpfloat (update.hotend_temperature, ==, 210.0);
+  g_assert_cmpfloat (update.hotend_target, ==, 200.0);
+  g_assert_cmpfloat (update.bed_temperature, ==, 35.5);
+}
+
+static void
+test_bambu_states (void)
+{
+  static const struct {
+    const char         *print;
+    DroverUpdateFields  fields;
+    DroverPrinterState  state;
+    const char         *error_text;
+  } cases[] = {
+    { "\"gcode_state\":\"IDLE\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    { "\"gcode_state\":\"FINISH\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    { "\"gcode_state\":\"PREPARE\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PRINTING, NULL },
+    { "\"gcode_state\":\"RUNNING\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PRINTING, NULL },
+    { "\"gcode_state\":\"SLICING\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PRINTING, NULL },
+    { "\"gcode_state\":\"INIT\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PRINTING, NULL },
+    { "\"gcode_state\":\"PAUSE\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_PAUSED, NULL },
+    { "\"gcode_state\":\"OFFLINE\"", DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_OFFLINE, NULL },
+    /* The user cancelled: FAILED, but nothing failed. */
+    { "\"gcode_state\":\"FAILED\",\"print_error\":50348044",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_IDLE, NULL },
+    /* ha-bambulab's comment: 117473286 is 0700_8006, an AMS feed fault */
+    { "\"gcode_state\":\"FAILED\",\"print_error\":117473286",
+      DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT, DROVER_PRINTER_STATE_ERROR, "Bambu error 0700_8006" },
+    { "\"gcode_state\":\"FAILED\"", DROVER_UPDATE_STATE, DROVER_PRINTER_STATE_ERROR, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *payload = g_strdup_printf ("{\"print\":{%s,\"command\":\"push_status\",\"msg\":1,\"sequence_id\":\"9\"}}",
+                                                  cases[i].print);
+      DroverUpdate update = { 0 };
+      g_autofree char *key = NULL;
+
+      g_test_message ("%s", payload);
+      g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC, payload, &key, &update), ==, DROVER_DECODE_OK);
+      g_assert_cmpuint (update.fields, ==, cases[i].fields);
+      g_assert_cmpint (update.state, ==, cases[i].state);
+      g_assert_cmpstr (update.error_text, ==, cases[i].error_text);
+      drover_update_clear (&update);
+    }
+
+  /* A state this version does not know leaves the state alone. */
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"print\":{\"gcode_state\":\"CALIBRATING\",\"command\":\"push_status\",\"msg\":1}}",
+                  DROVER_DECODE_IGNORED);
+}
+
+static void
+test_bambu_file (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  /* No subtask_name: the gcode_file stands in (A3, "36mm.gcode.3mf" on the P1). */
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC,
+                           "{\"print\":{\"gcode_file\":\"36mm.gcode.3mf\",\"mc_percent\":42,\"mc_remaining_time\":31,"
+                           "\"command\":\"push_status\",\"msg\":1,\"sequence_id\":\"11\"}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_CURRENT_FILE | DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT);
+  g_assert_cmpstr (update.current_file, ==, "36mm.gcode.3mf");
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.42, EPSILON);
+  g_assert_cmpint (update.time_left, ==, 31 * 60);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC,
+                           "{\"print\":{\"subtask_name\":\"\",\"gcode_file\":\"/data/Metadata/plate_1.gcode\","
+                           "\"command\":\"push_status\"}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_CURRENT_FILE);
+  g_assert_null (update.current_file);
+}
+
+static void
+test_bambu_ignored (void)
+{
+  /* HB#357: the empty message between deltas. */
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC, "{}", DROVER_DECODE_IGNORED);
+  /* A4: acknowledgements and other envelopes. */
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"print\": {\"sequence_id\": \"0\", \"command\": \"pause\", \"param\": \"\", \"result\": \"success\"}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"info\": {\"command\": \"get_version\", \"sequence_id\": \"0\", \"module\": "
+                  "[{\"name\": \"ota\", \"sw_ver\": \"01.08.02.00\", \"hw_ver\": \"\", \"sn\": \"01S00C123456789\"}], "
+                  "\"result\": \"success\", \"reason\": \"\"}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"system\": {\"sequence_id\": \"0\", \"command\": \"ledctrl\", \"led_node\": \"chamber_light\", "
+                  "\"led_mode\": \"on\", \"led_on_time\": 500, \"led_off_time\": 500, \"loop_times\": 1, "
+                  "\"interval_time\": 1000, \"result\": \"success\"}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"mc_print\": {\"command\": \"push_info\", \"param\": \"[AMS][TASK]tray_now=255\", \"sequence_id\": \"107\"}}",
+                  DROVER_DECODE_IGNORED);
+  /* What Drover (or anyone) asks the printer. */
+  assert_refused (drover_decode_bambu, "device/01S00C123456789/request",
+                  "{\"pushing\": {\"sequence_id\": \"0\", \"command\": \"pushall\", \"version\": 1, \"push_target\": 1}}",
+                  DROVER_DECODE_IGNORED);
+  /* A push_status that names nothing Drover shows. */
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC,
+                  "{\"print\":{\"wifi_signal\":\"-54dBm\",\"command\":\"push_status\",\"msg\":1,\"sequence_id\":\"3\"}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_bambu, "device//report", bambu_p1p_push_all, DROVER_DECODE_IGNORED);
+}
+
+static void
+test_bambu_malformed (void)
+{
+  static const char *payloads[] = {
+    "{\"print\":{\"nozzle_temper\":\"21.25\",\"command\":\"push_status\"}}",
+    "{\"print\":{\"nozzle_temper\":NaN,\"command\":\"push_status\"}}",
+    "{\"print\":{\"nozzle_temper\":null,\"command\":\"push_status\"}}",
+    "{\"print\":{\"bed_temper\":1e999,\"command\":\"push_status\"}}",
+    "{\"print\":{\"nozzle_temper\":4000,\"command\":\"push_status\"}}",
+    "{\"print\":{\"mc_percent\":750,\"command\":\"push_status\"}}",
+    "{\"print\":{\"mc_percent\":7.5,\"mc_remaining_time\":1e12,\"command\":\"push_status\"}}",
+    "{\"print\":{\"gcode_state\":1,\"command\":\"push_status\"}}",
+    "{\"print\":{\"print_error\":\"0300_400C\",\"command\":\"push_status\"}}",
+    "{\"print\":{\"print_error\":-1,\"command\":\"push_status\"}}",
+    "{\"print\":{\"subtask_name\":[\"a\"],\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":[],\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":{\"bed\":{\"info\":{\"temp\":\"6553700\"}}},\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":{\"bed\":{\"info\":{\"temp\":-1}}},\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":{\"bed\":{\"info\":{\"temp\":65535}}},\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":{\"extruder\":{\"info\":{\"temp\":14418140}}},\"command\":\"push_status\"}}",
+    "{\"print\":{\"device\":{\"extruder\":{\"info\":[14418140]}},\"command\":\"push_status\"}}",
+    "{\"print\":[\"push_status\"]}",
+    "{\"print\":{\"command\":17}}",
+    "[{\"print\":{\"command\":\"push_status\"}}]",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    assert_refused (drover_decode_bambu, BAMBU_TOPIC, payloads[i], DROVER_DECODE_MALFORMED);
+
+  for (gsize length = 0; length < strlen (bambu_p1p_push_all); length++)
+    assert_refused_bytes (drover_decode_bambu, BAMBU_TOPIC,
+                          (const guint8 *) bambu_p1p_push_all, length, DROVER_DECODE_MALFORMED);
+}
+
+/* ------------------------------------------------------------------ */
+/* What every decoder does alike                                       */
+
+static const struct {
+  const char       *name;
+  DroverDecodeFunc  func;
+  const char       *topic;
+  const char       *payload;
+} dialects[] = {
+  { "native",    drover_decode_native,    NATIVE_TOPIC,                          native_state_example },
+  { "moonraker", drover_decode_moonraker, MOONRAKER_TOPIC,                       moonraker_full_example },
+  { "octoprint", drover_decode_octoprint, "octoPrint/mk3s-07/temperature/tool0", "{\"actual\": 65.3, \"target\": 210.0}" },
+  { "bambu",     drover_decode_bambu,     BAMBU_TOPIC,                           bambu_p1p_push_all },
+};
+
+static void
+test_other_dialects (void)
+{
+  /* Each dialect's topic, given to every other decoder. */
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    for (guint j = 0; j < G_N_ELEMENTS (dialects); j++)
+      {
+        if (i == j)
+          continue;
+        assert_refused (dialects[i].func, dialects[j].topic, dialects[j].payload, DROVER_DECODE_IGNORED);
+      }
+
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    {
+      assert_refused (dialects[i].func, "", dialects[i].payload, DROVER_DECODE_IGNORED);
+      assert_refused (dialects[i].func, "#", dialects[i].payload, DROVER_DECODE_IGNORED);
+      assert_refused (dialects[i].func, "anycubic/anycubicCloud/v1/printer/public/20021/abc/print/report",
+                      dialects[i].payload, DROVER_DECODE_IGNORED);
+    }
+}
+
+static void
+test_empty_and_invalid_utf8 (void)
+{
+  static const guint8 invalid_utf8[] = "{\"v\":1,\"state\":\"error\",\"error\":\"\xff\xfe\"}";
+  static const guint8 nul_inside[] = "{\"v\":1,\"state\":\"idle\"}\0{}";
+  static const guint8 bambu_invalid[] = "{\"print\":{\"subtask_name\":\"\xc3\x28\",\"command\":\"push_status\"}}";
+  static const guint8 surrogate[] = "{\"v\":1,\"state\":\"error\",\"error\":\"\\ud800\"}";
+
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    {
+      assert_refused (dialects[i].func, dialects[i].topic, "", DROVER_DECODE_MALFORMED);
+      assert_refused_bytes (dialects[i].func, dialects[i].topic, NULL, 0, DROVER_DECODE_MALFORMED);
+    }
+
+  assert_refused_bytes (drover_decode_native, NATIVE_TOPIC, invalid_utf8, sizeof invalid_utf8 - 1,
+                        DROVER_DECODE_MALFORMED);
+  assert_refused_bytes (drover_decode_native, NATIVE_TOPIC, nul_inside, sizeof nul_inside - 1,
+                        DROVER_DECODE_MALFORMED);
+  assert_refused_bytes (drover_decode_bambu, BAMBU_TOPIC, bambu_invalid, sizeof bambu_invalid - 1,
+                        DROVER_DECODE_MALFORMED);
+
+  /* A lone surrogate escape: refused, or read as text that is valid UTF-8;
+   * never a string that is not. */
+  {
+    DroverUpdate update = { 0 };
+    g_autofree char *key = NULL;
+    DroverDecodeStatus status = drover_decode_native (NATIVE_TOPIC, surrogate, sizeof surrogate - 1, &key, &update);
+
+    g_assert_true (status == DROVER_DECODE_OK || status == DROVER_DECODE_MALFORMED);
+    if (update.error_text != NULL)
+      g_assert_true (g_utf8_validate (update.error_text, -1, NULL));
+    drover_update_clear (&update);
+  }
+
+  /* Not valid UTF-8 in the topic: no key can come of it. */
+  assert_refused (drover_decode_moonraker, "printer\xff/klipper/status", moonraker_diff_example, DROVER_DECODE_IGNORED);
+}
+
+static void
+test_oversized (void)
+{
+  gsize size = DROVER_DECODE_MAX_PAYLOAD + 1;
+  g_autofree guint8 *payload = g_malloc (size);
+
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    {
+      gsize length = strlen (dialects[i].payload);
+      DroverUpdate update = { 0 };
+      g_autofree char *key = NULL;
+
+      /* The example padded with JSON whitespace up to the limit: read. */
+      memset (payload, ' ', size);
+      memcpy (payload, dialects[i].payload, length);
+      g_assert_cmpint (dialects[i].func (dialects[i].topic, payload, DROVER_DECODE_MAX_PAYLOAD, &key, &update),
+                       ==, DROVER_DECODE_OK);
+      drover_update_clear (&update);
+
+      /* One byte more: not read. */
+      assert_refused_bytes (dialects[i].func, dialects[i].topic, payload, size, DROVER_DECODE_OVERSIZED);
+    }
+
+  memset (payload, 'x', size);
+  assert_refused_bytes (drover_decode_octoprint, "octoPrint/mk3s-07/mqtt", payload, size, DROVER_DECODE_OVERSIZED);
+}
+
+/* What json-glib 1.6 would take but JSON is not, and nesting that would
+ * take json-glib's recursion past the thread's stack. */
+static void
+test_strict_json (void)
+{
+  static const char *not_json[] = {
+    "{\"v\":1,\"state\":\"idle\"}{\"v\":1,\"state\":\"error\"}",
+    "{\"v\":1,\"state\":\"idle\"} x",
+    "/* comment */ {\"v\":1,\"state\":\"idle\"}",
+    "{'v':1,'state':'idle'}",
+    "{\"v\":0x1,\"state\":\"idle\"}",
+    "{\"v\":1,\"state\":\"idle\",}",
+    "{\"v\":01,\"state\":\"idle\"}",
+    "{\"v\":1.,\"state\":\"idle\"}",
+    "{\"v\":+1,\"state\":\"idle\"}",
+    "{\"v\":1,\"hotend\":{\"actual\":Infinity}}",
+    "{\"v\":1,\"hotend\":{\"actual\":-NaN}}",
+    "{\"v\":1,\"state\":\"idle\",\"error\":\"\\x41\"}",
+    "{\"v\":1,\"state\":\"idle\",\"error\":\"\\udc00\"}",
+    "{\"v\":1,\"state\":\"idle\",\"error\":\"\\ud800x\"}",
+    "{\"v\":1,\"state\":\"idle\",\"error\":\"tab\there\"}",
+    "{\"v\":1,\"state\":\"idle\" \"error\":null}",
+    "{\"v\":1,\"state\":\"idle\",\"error\":nul}",
+    "{\"v\"1}",
+    "{\"v\":1]",
+    "[1}",
+  };
+  gsize deep = 100000;
+  g_autofree char *brackets = g_malloc (2 * deep + 1);
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+  g_autoptr(GString) nested = g_string_new ("{\"print\":{\"command\":\"push_status\",\"nozzle_temper\":20.5,\"x\":");
+
+  for (guint i = 0; i < G_N_ELEMENTS (not_json); i++)
+    assert_refused (drover_decode_native, NATIVE_TOPIC, not_json[i], DROVER_DECODE_MALFORMED);
+
+  memset (brackets, '[', deep);
+  memset (brackets + deep, ']', deep);
+  brackets[2 * deep] = '\0';
+  for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+    assert_refused (dialects[i].func, dialects[i].topic, brackets, DROVER_DECODE_MALFORMED);
+
+  /* An escaped surrogate pair is JSON, and UTF-8 once read. */
+  g_assert_cmpint (decode (drover_decode_native, NATIVE_TOPIC,
+                           "{\"v\":1,\"error\":\"\\ud83d\\udd25 Hotend\"}", &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (update.error_text, ==, "\xf0\x9f\x94\xa5 Hotend");
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* Nesting up to the limit is read (the report's own two levels, and 62
+   * more in a member Drover skips); one more level is refused. */
+  for (guint i = 0; i < 62; i++)
+    g_string_append_c (nested, '[');
+  for (guint i = 0; i < 62; i++)
+    g_string_append_c (nested, ']');
+  g_string_append (nested, "}}");
+  g_assert_cmpint (decode (drover_decode_bambu, BAMBU_TOPIC, nested->str, &key, &update), ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_HOTEND_TEMPERATURE);
+  drover_update_clear (&update);
+
+  g_string_insert_c (nested, nested->len - 2 - 62, '[');
+  g_string_insert_c (nested, nested->len - 2, ']');
+  assert_refused (drover_decode_bambu, BAMBU_TOPIC, nested->str, DROVER_DECODE_MALFORMED);
+}
+
+/* drover_update_merge (drover-update.c) with two diffs of one printer. */
+static void
+test_merge_two_diffs (void)
+{
+  DroverUpdate pending = { 0 };
+  DroverUpdate first = { 0 };
+  DroverUpdate second = { 0 };
+  g_autofree char *first_key = NULL;
+  g_autofree char *second_key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":10.0,\"status\":{\"extruder\":{\"temperature\":215.1},"
+                           "\"virtual_sdcard\":{\"progress\":0.2},\"print_stats\":{\"filename\":\"benchy.gcode\"}}}",
+                           &first_key, &first),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpint (decode (drover_decode_moonraker, MOONRAKER_TOPIC,
+                           "{\"eventtime\":10.25,\"status\":{\"heater_bed\":{\"target\":0.0},"
+                           "\"virtual_sdcard\":{\"progress\":0.3},\"print_stats\":{\"state\":\"paused\",\"filename\":\"\"}}}",
+                           &second_key, &second),
+                   ==, DROVER_DECODE_OK);
+
+  drover_update_merge (&pending, &first);
+  drover_update_merge (&pending, &second);
+
+  g_assert_cmpuint (pending.fields, ==, first.fields | second.fields);
+  g_assert_cmpuint (pending.fields, ==,
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_BED_TARGET | DROVER_UPDATE_PROGRESS |
+                    DROVER_UPDATE_CURRENT_FILE | DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT);
+  /* Named only by the first: kept. */
+  g_assert_cmpfloat_with_epsilon (pending.hotend_temperature, 215.1, EPSILON);
+  /* Named only by the second: taken. */
+  g_assert_cmpfloat (pending.bed_target, ==, 0.0);
+  g_assert_cmpint (pending.state, ==, DROVER_PRINTER_STATE_PAUSED);
+  /* Named by both: the newer wins, including "no file". */
+  g_assert_cmpfloat_with_epsilon (pending.progress, 0.3, EPSILON);
+  g_assert_null (pending.current_file);
+  /* Never named: not there. */
+  g_assert_false (pending.fields & DROVER_UPDATE_BED_TEMPERATURE);
+  g_assert_false (pending.fields & DROVER_UPDATE_TIME_LEFT);
+
+  /* The merge copied: the diffs stay whole. */
+  g_assert_cmpstr (first.current_file, ==, "benchy.gcode");
+
+  drover_update_clear (&pending);
+  drover_update_clear (&first);
+  drover_update_clear (&second);
+  g_assert_cmpuint (pending.fields, ==, 0);
+}
+
+/* The decoders run on Paho's threads, several at once. */
+static gpointer
+decode_many_cb (gpointer data)
+{
+  guint failures = 0;
+
+  for (guint round = 0; round < 500; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (dialects); i++)
+      {
+        DroverUpdate update = { 0 };
+        g_autofree char *key = NULL;
+
+        if (decode (dialects[i].func, dialects[i].topic, dialects[i].payload, &key, &update) != DROVER_DECODE_OK)
+          failures++;
+        drover_update_clear (&update);
+      }
+
+  return GUINT_TO_POINTER (failures);
+}
+
+static void
+test_threads (void)
+{
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("decode", decode_many_cb, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (threads[i])), ==, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/decode/native/state", test_native_state);
+  g_test_add_func ("/decode/native/no-job", test_native_no_job);
+  g_test_add_func ("/decode/native/presence", test_native_presence);
+  g_test_add_func ("/decode/native/ignored", test_native_ignored);
+  g_test_add_func ("/decode/native/malformed", test_native_malformed);
+  g_test_add_func ("/decode/moonraker/full", test_moonraker_full);
+  g_test_add_func ("/decode/moonraker/diff", test_moonraker_diff);
+  g_test_add_func ("/decode/moonraker/states", test_moonraker_states);
+  g_test_add_func ("/decode/moonraker/progress", test_moonraker_progress);
+  g_test_add_func ("/decode/moonraker/server", test_moonraker_server);
+  g_test_add_func ("/decode/moonraker/ignored", test_moonraker_ignored);
+  g_test_add_func ("/decode/moonraker/malformed", test_moonraker_malformed);
+  g_test_add_func ("/decode/octoprint/temperature", test_octoprint_temperature);
+  g_test_add_func ("/decode/octoprint/progress", test_octoprint_progress);
+  g_test_add_func ("/decode/octoprint/connection", test_octoprint_connection);
+  g_test_add_func ("/decode/octoprint/events", test_octoprint_events);
+  g_test_add_func ("/decode/octoprint/ignored", test_octoprint_ignored);
+  g_test_add_func ("/decode/octoprint/malformed", test_octoprint_malformed);
+  g_test_add_func ("/decode/bambu/push-all", test_bambu_push_all);
+  g_test_add_func ("/decode/bambu/delta", test_bambu_delta);
+  g_test_add_func ("/decode/bambu/packed-temperatures", test_bambu_packed_temperatures);
+  g_test_add_func ("/decode/bambu/states", test_bambu_states);
+  g_test_add_func ("/decode/bambu/file", test_bambu_file);
+  g_test_add_func ("/decode/bambu/ignored", test_bambu_ignored);
+  g_test_add_func ("/decode/bambu/malformed", test_bambu_malformed);
+  g_test_add_func ("/decode/other-dialects", test_other_dialects);
+  g_test_add_func ("/decode/empty-and-invalid-utf8", test_empty_and_invalid_utf8);
+  g_test_add_func ("/decode/oversized", test_oversized);
+  g_test_add_func ("/decode/strict-json", test_strict_json);
+  g_test_add_func ("/decode/merge-two-diffs", test_merge_two_diffs);
+  g_test_add_func ("/decode/threads", test_threads);
+
+  return g_test_run ();
+}
