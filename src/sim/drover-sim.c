@@ -21,7 +21,9 @@
 
 #include "sim-bambu-broker.h"
 #include "sim-farm.h"
+#include "sim-gcode.h"
 #include "sim-http.h"
+#include "sim-marlin.h"
 
 typedef struct
 {
@@ -40,6 +42,9 @@ typedef struct
   GDataInputStream *control;
   SimBambuBrokers  *bambu;
   SimHttp          *http;
+  GPtrArray        *serial;         /* SimMarlin */
+  double            unplug_after;
+  gboolean          unplug_done;
   int               status;
 } Sim;
 
@@ -63,6 +68,14 @@ static double opt_duration;
 static char *opt_inventory;
 static gboolean opt_control;
 static int opt_http_port;
+static int opt_serial;
+static int opt_baud = 115200;
+static int opt_serial_buffer = 4;
+static gboolean opt_advanced_ok;
+static int opt_corrupt_one_in;
+static int opt_drop_ok_one_in;
+static double opt_unplug_after = -1;
+static char *opt_serial_link_dir;
 static gboolean opt_bambu_on_farm_broker;
 static int opt_bambu_max_clients = 4;
 static gboolean opt_version;
@@ -101,6 +114,22 @@ static const GOptionEntry entries[] = {
     N_("Publish Bambu printers on the farm's broker instead of a TLS broker of their own each"), NULL },
   { "bambu-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_bambu_max_clients,
     N_("How many clients a Bambu printer's broker accepts (default 4; firmware allows 1 to 5)"), N_("N") },
+  { "serial", 0, 0, G_OPTION_ARG_INT, &opt_serial,
+    N_("How many Marlin printers on pseudo-terminals, besides the broker's printers (default 0)"), N_("N") },
+  { "baud", 0, 0, G_OPTION_ARG_INT, &opt_baud,
+    N_("The serial link's speed, emulated by pacing bytes: 115200 (default) or 250000; 0 unpaced"), N_("BAUD") },
+  { "serial-buffer", 0, 0, G_OPTION_ARG_INT, &opt_serial_buffer,
+    N_("Marlin's command buffer (BUFSIZE), in commands (default 4)"), N_("N") },
+  { "advanced-ok", 0, 0, G_OPTION_ARG_NONE, &opt_advanced_ok,
+    N_("Answer “ok N<line> P<planner> B<buffer>” as firmware built with ADVANCED_OK"), NULL },
+  { "corrupt-one-in", 0, 0, G_OPTION_ARG_INT, &opt_corrupt_one_in,
+    N_("Line noise: corrupt 1 in N numbered lines the printer receives (0: never)"), N_("N") },
+  { "drop-ok-one-in", 0, 0, G_OPTION_ARG_INT, &opt_drop_ok_one_in,
+    N_("Lose 1 in N “ok” replies (0: never)"), N_("N") },
+  { "unplug-after", 0, 0, G_OPTION_ARG_DOUBLE, &opt_unplug_after,
+    N_("Unplug every serial printer after this many real seconds"), N_("SECONDS") },
+  { "serial-link-dir", 0, 0, G_OPTION_ARG_FILENAME, &opt_serial_link_dir,
+    N_("Also make a stable link DIR/<id> to each printer's pseudo-terminal"), N_("DIR") },
   { "http-port", 0, 0, G_OPTION_ARG_INT, &opt_http_port,
     N_("Serve the Moonraker and OctoPrint printers' HTTP APIs on this loopback port, each under "
        "/<id>/ (default 0: any free port; -1: no HTTP)"), N_("PORT") },
@@ -240,6 +269,14 @@ tick_cb (gpointer data)
       say ("silent");
     }
 
+  if (!sim->unplug_done && sim->unplug_after >= 0 && since_start >= sim->unplug_after && sim->serial != NULL)
+    {
+      sim->unplug_done = TRUE;
+      for (guint i = 0; i < sim->serial->len; i++)
+        sim_marlin_unplug (g_ptr_array_index (sim->serial, i));
+      say ("unplugged");
+    }
+
   if (sim->duration > 0 && since_start >= sim->duration)
     g_main_loop_quit (sim->loop);
 
@@ -253,6 +290,59 @@ quit_cb (gpointer data)
 
   g_main_loop_quit (sim->loop);
   return G_SOURCE_REMOVE;
+}
+
+/* Serial printers are named s-0001, s-0002…, in the order they were made. */
+static SimMarlin *
+find_serial (Sim        *sim,
+             const char *id)
+{
+  guint64 index;
+
+  if (sim->serial == NULL || !g_str_has_prefix (id, "s-") ||
+      !g_ascii_string_to_unsigned (id + 2, 10, 1, sim->serial->len, &index, NULL))
+    return NULL;
+
+  return g_ptr_array_index (sim->serial, index - 1);
+}
+
+static gboolean
+start_serial_printers (Sim     *sim,
+                       GError **error)
+{
+  sim->serial = g_ptr_array_new_with_free_func ((GDestroyNotify)sim_marlin_free);
+
+  for (int i = 0; i < opt_serial; i++)
+    {
+      g_autofree char *id = g_strdup_printf ("s-%04d", i + 1);
+      g_autofree char *link = opt_serial_link_dir != NULL ? g_build_filename (opt_serial_link_dir, id, NULL) : NULL;
+      g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func ((GDestroyNotify)sim_marlin_file_free);
+      g_autoptr(GBytes) cube = sim_gcode_generate ("cube.gcode", 30, 205, 60, (guint32)(opt_seed + i));
+      SimMarlinOptions options;
+      SimMarlin *marlin;
+
+      g_ptr_array_add (files, sim_marlin_file_new ("cube.gcode", cube));
+
+      sim_marlin_options_init (&options);
+      options.baud = (guint)opt_baud;
+      options.buffer_size = (guint)opt_serial_buffer;
+      options.advanced_ok = opt_advanced_ok;
+      options.corrupt_one_in = (guint)MAX (opt_corrupt_one_in, 0);
+      options.drop_ok_one_in = (guint)MAX (opt_drop_ok_one_in, 0);
+      options.seed = (guint32)(opt_seed + i);
+      options.time_scale = opt_time_scale;
+      options.link_path = link;
+      options.sd_files = files;
+
+      marlin = sim_marlin_new (&options, error);
+      if (marlin == NULL)
+        return FALSE;
+
+      g_ptr_array_add (sim->serial, marlin);
+      say ("serial %s %s", id, link != NULL ? link : sim_marlin_get_path (marlin));
+    }
+
+  return TRUE;
 }
 
 static void
@@ -316,6 +406,33 @@ handle_control_line (Sim  *sim,
         say ("command %s %s", printer->id, (char *)printer->command_log->pdata[i]);
       say ("commands-end %s", printer->id);
     }
+  else if (g_str_has_prefix (words[0], "serial-") && words[1] != NULL)
+    {
+      SimMarlin *marlin = find_serial (sim, words[1]);
+
+      if (marlin == NULL)
+        say ("error no serial printer %s", words[1]);
+      else if (g_str_equal (words[0], "serial-unplug"))
+        {
+          sim_marlin_unplug (marlin);
+          say ("unplugged %s", words[1]);
+        }
+      else if (g_str_equal (words[0], "serial-drop-ok"))
+        {
+          sim_marlin_drop_next_ok (marlin);
+          say ("drop-ok %s", words[1]);
+        }
+      else if (g_str_equal (words[0], "serial-accepted"))
+        {
+          g_auto(GStrv) accepted = sim_marlin_dup_accepted (marlin);
+
+          for (guint i = 0; accepted[i] != NULL; i++)
+            say ("accepted %s %s", words[1], accepted[i]);
+          say ("accepted-end %s", words[1]);
+        }
+      else
+        say ("error unknown command: %s", line);
+    }
   else if (g_str_equal (words[0], "quit"))
     g_main_loop_quit (sim->loop);
   else
@@ -323,6 +440,8 @@ handle_control_line (Sim  *sim,
 }
 
 static void read_control (Sim *sim);
+
+
 
 static void
 control_line_cb (GObject      *source,
@@ -426,6 +545,8 @@ main (int   argc,
                                       "             its own mosquitto over TLS (user bblp, the access code), with a\n"
                                       "             certificate for CN=<serial>: “bambu ID SERIAL URI CODE CA-FILE”\n"
                                       "  native     Drover's own dialect: drover/v1/<id>/… (docs/protocol.md)\n"
+                                      "  serial     (--serial N) Marlin on a pseudo-terminal each: “serial S-ID PATH”;\n"
+                                      "             numbered lines with checksums, Resend, busy, M105/M155/M115/M20–M27\n"
                                       "\n"
                                       "Standard output, one line each: “ready N”, “printer ID CONNECTOR NAME”,\n"
                                       "“http BASE”, “incident KIND ID,ID,…”, “silent”, and the answers to control commands.\n"
@@ -436,6 +557,8 @@ main (int   argc,
                                       "  offline ID | die ID | online ID    leave cleanly, die (the broker sends\n"
                                       "                                     the will), come back\n"
                                       "  start ID FILE                      start a job as the printer's own panel would\n"
+                                      "  serial-unplug S | serial-drop-ok S pull a serial printer's cable, lose its next ok\n"
+                                      "  serial-accepted S                  every command serial printer S accepted, in order\n"
                                       "  status ID | files ID | commands ID what the printer has and was told\n"
                                       "  quit\n"
                                       "\n"
@@ -470,6 +593,12 @@ main (int   argc,
   if (opt_time_scale <= 0 || opt_tick_ms < 10)
     {
       g_printerr (_("drover-sim: --time-scale must be above 0 and --tick-ms at least 10\n"));
+      return 2;
+    }
+  if (opt_serial < 0 || opt_serial > 256 || (opt_baud != 0 && opt_baud != 115200 && opt_baud != 250000 &&
+                                              opt_baud != 57600 && opt_baud != 500000 && opt_baud != 1000000))
+    {
+      g_printerr (_("drover-sim: --serial is 0 to 256 printers, --baud one of 57600, 115200, 250000, 500000, 1000000 or 0\n"));
       return 2;
     }
   if (opt_mqtt_version != 3 && opt_mqtt_version != 5)
@@ -521,6 +650,7 @@ main (int   argc,
   sim.incident_at = opt_incident != NULL ? (opt_incident_at >= 0 ? opt_incident_at : 10.0) : -1;
   sim.incident_printers = (guint)MAX (opt_incident_printers, 0);
   sim.silent_after = opt_silent_after;
+  sim.unplug_after = opt_unplug_after;
 
   sim.farm = sim_farm_new (&options, &error);
   if (sim.farm == NULL)
@@ -548,6 +678,16 @@ main (int   argc,
   if (opt_incident != NULL)
     sim_farm_prepare_intruder (sim.farm);
 
+  if (!start_serial_printers (&sim, &error))
+    {
+      g_printerr ("drover-sim: %s\n", error->message);
+      g_clear_pointer (&sim.serial, g_ptr_array_unref);
+      g_clear_pointer (&sim.http, sim_http_free);
+      sim_farm_free (sim.farm);
+      sim_bambu_brokers_free (sim.bambu);
+      return 1;
+    }
+
   for (guint i = 0; i < sim_farm_get_printers (sim.farm)->len; i++)
     {
       SimPrinter *printer = g_ptr_array_index (sim_farm_get_printers (sim.farm), i);
@@ -560,13 +700,28 @@ main (int   argc,
 
   if (opt_inventory != NULL)
     {
-      g_autofree char *inventory = sim_farm_dup_inventory (sim.farm);
+      g_autofree char *farm_inventory = sim_farm_dup_inventory (sim.farm);
+      GString *inventory = g_string_new (farm_inventory);
+      gboolean written;
 
-      if (!g_file_set_contents (opt_inventory, inventory, -1, &error))
+      for (guint i = 0; i < sim.serial->len; i++)
+        {
+          g_autofree char *link = opt_serial_link_dir != NULL ? g_strdup_printf ("%s/s-%04u", opt_serial_link_dir, i + 1) : NULL;
+
+          g_string_append_printf (inventory, "\n[printer s-%04u]\nname=Marlin (USB) #%u\nconnector=serial\nport=%s\n",
+                                  i + 1, i + 1,
+                                  link != NULL ? link : sim_marlin_get_path (g_ptr_array_index (sim.serial, i)));
+        }
+      written = g_file_set_contents (opt_inventory, inventory->str, -1, &error);
+      g_string_free (inventory, TRUE);
+
+      if (!written)
         {
           g_printerr ("drover-sim: %s\n", error->message);
+          g_clear_pointer (&sim.serial, g_ptr_array_unref);
           g_clear_pointer (&sim.http, sim_http_free);
           sim_farm_free (sim.farm);
+          sim_bambu_brokers_free (sim.bambu);
           return 1;
         }
     }
@@ -585,10 +740,11 @@ main (int   argc,
   g_unix_signal_add (SIGINT, quit_cb, &sim);
   g_unix_signal_add (SIGTERM, quit_cb, &sim);
 
-  say ("ready %u", options.n_printers);
+  say ("ready %u", options.n_printers + (guint)opt_serial);
   g_main_loop_run (sim.loop);
 
   /* Leave as a farm does at closing time: every printer says goodbye. */
+  g_clear_pointer (&sim.serial, g_ptr_array_unref);
   g_clear_pointer (&sim.http, sim_http_free);
   sim_farm_free (sim.farm);
   sim_farm_release_intruder ();
