@@ -22,6 +22,7 @@ struct _DroverApplication
   DroverFleet    *fleet;
   DroverDemoFarm *demo;       /* the private broker and drover-sim */
   DroverFarm     *farm;       /* the links and telemetry on them */
+  gboolean        farm_is_demo;
   gboolean        open_demo;
 };
 
@@ -230,6 +231,7 @@ demo_started_cb (GObject      *source,
     }
 
   self->farm = drover_farm_new (self->fleet, inventory);
+  self->farm_is_demo = TRUE;
   if (!drover_farm_start (self->farm, &error))
     {
       drover_application_stop_demo (self);
@@ -238,6 +240,103 @@ demo_started_cb (GObject      *source,
     }
 
   g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * drover_application_dup_farm_path:
+ *
+ * Returns: (transfer full): where the operator's farm is described:
+ *   `$XDG_CONFIG_HOME/drover/farm.conf`
+ */
+char *
+drover_application_dup_farm_path (void)
+{
+  return g_build_filename (g_get_user_config_dir (), "drover", "farm.conf", NULL);
+}
+
+static void
+farm_loaded_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DroverApplication *self = g_task_get_source_object (task);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *path = g_file_get_path (G_FILE (source));
+  DroverInventory *inventory;
+  gsize length;
+
+  if (!g_file_load_contents_finish (G_FILE (source), result, &contents, &length, NULL, &error))
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  inventory = drover_inventory_load_from_data (contents, length, &error);
+  if (inventory == NULL)
+    {
+      g_task_return_new_error (task, error->domain, error->code,
+                               _("Drover could not read the farm in %s: %s"), path, error->message);
+      return;
+    }
+
+  if (self->farm != NULL)
+    {
+      drover_inventory_free (inventory);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  self->farm = drover_farm_new (self->fleet, inventory);
+  self->farm_is_demo = FALSE;
+  if (!drover_farm_start (self->farm, &error))
+    {
+      drover_farm_stop (self->farm);
+      g_clear_object (&self->farm);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * drover_application_open_farm_async:
+ *
+ * Opens the operator's farm from drover_application_dup_farm_path(); fails
+ * with %G_IO_ERROR_NOT_FOUND when there is none.
+ */
+void
+drover_application_open_farm_async (DroverApplication   *self,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+
+  g_task_set_source_tag (task, drover_application_open_farm_async);
+  g_file_load_contents_async (file, cancellable, farm_loaded_cb, g_steal_pointer (&task));
+}
+
+gboolean
+drover_application_open_farm_finish (DroverApplication  *self,
+                                     GAsyncResult       *result,
+                                     GError            **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+drover_application_get_farm_is_demo (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), FALSE);
+
+  return self->farm != NULL && self->farm_is_demo;
 }
 
 /**
@@ -305,6 +404,11 @@ drover_application_stop_demo (DroverApplication *self)
     }
 }
 
+/**
+ * drover_application_get_demo_running:
+ *
+ * Returns: whether a farm runs, the demo or the operator's
+ */
 gboolean
 drover_application_get_demo_running (DroverApplication *self)
 {

@@ -25,6 +25,15 @@ gboolean           drover_application_start_demo_finish (DroverApplication    *s
                                                          GAsyncResult         *result,
                                                          GError              **error);
 void               drover_application_stop_demo         (DroverApplication    *self);
+void               drover_application_open_farm_async   (DroverApplication    *self,
+                                                         GCancellable         *cancellable,
+                                                         GAsyncReadyCallback   callback,
+                                                         gpointer              user_data);
+gboolean           drover_application_open_farm_finish  (DroverApplication    *self,
+                                                         GAsyncResult         *result,
+                                                         GError              **error);
+gboolean           drover_application_get_farm_is_demo  (DroverApplication    *self);
+char              *drover_application_dup_farm_path     (void);
 gboolean           drover_application_get_demo_running  (DroverApplication    *self);
 DroverDemoFarm    *drover_application_get_demo          (DroverApplication    *self);
 DroverFarm        *drover_application_get_farm          (DroverApplication    *self);

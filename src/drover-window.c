@@ -34,6 +34,7 @@ struct _DroverWindow
   AdwStatusPage        *failed_page;
 
   GCancellable         *starting;
+  gboolean              showing_demo;
 };
 
 G_DEFINE_FINAL_TYPE (DroverWindow, drover_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -60,9 +61,13 @@ update_title (DroverWindow *self)
 
   n_printers = drover_fleet_get_n_printers (self->fleet);
 
-  /* Translators: the window's subtitle over the demo farm; %u is how many printers */
-  subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Demo farm · %u printer", "Demo farm · %u printers", n_printers),
-                              n_printers);
+  if (self->showing_demo)
+    /* Translators: the window's subtitle over the demo farm; %u is how many printers */
+    subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Demo farm · %u printer", "Demo farm · %u printers", n_printers),
+                                n_printers);
+  else
+    /* Translators: the window's subtitle over the operator's farm; %u is how many printers */
+    subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u printer", "%u printers", n_printers), n_printers);
   adw_window_title_set_subtitle (self->window_title, subtitle);
 }
 
@@ -75,7 +80,9 @@ show_page (DroverWindow *self,
 
   gtk_stack_set_visible_child_name (self->main_stack, name);
   gtk_spinner_set_spinning (self->starting_spinner, starting);
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo", fleet || starting || g_str_equal (name, "failed"));
+  gtk_widget_set_visible (self->demo_bar, self->showing_demo);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo",
+                                 self->showing_demo && (fleet || starting || g_str_equal (name, "failed")));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !fleet && !starting);
   update_title (self);
 }
@@ -100,6 +107,7 @@ demo_started_cb (GObject      *source,
         return;
 
       g_clear_object (&self->starting);
+      adw_status_page_set_title (self->failed_page, _("The Demo Farm Did Not Start"));
       adw_status_page_set_description (self->failed_page, error->message);
       show_page (self, "failed");
       return;
@@ -125,6 +133,7 @@ open_demo_action (GtkWidget  *widget,
 
   if (drover_application_get_demo_running (app))
     {
+      self->showing_demo = drover_application_get_farm_is_demo (app);
       show_page (self, "fleet");
       return;
     }
@@ -132,8 +141,39 @@ open_demo_action (GtkWidget  *widget,
   g_cancellable_cancel (self->starting);
   g_clear_object (&self->starting);
   self->starting = g_cancellable_new ();
+  self->showing_demo = TRUE;
   show_page (self, "starting");
   drover_application_start_demo_async (app, self->starting, demo_started_cb, g_object_ref (self));
+}
+
+static void
+farm_opened_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(DroverWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (drover_application_open_farm_finish (DROVER_APPLICATION (source), result, &error))
+    {
+      self->showing_demo = FALSE;
+      show_page (self, "fleet");
+      return;
+    }
+
+  /* No farm described yet: the welcome, or the demo if it was open. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    {
+      if (g_settings_get_boolean (self->settings, "demo-farm") &&
+          g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "welcome") == 0)
+        gtk_widget_activate_action (GTK_WIDGET (self), "win.open-demo", NULL);
+      return;
+    }
+
+  self->showing_demo = FALSE;
+  adw_status_page_set_title (self->failed_page, _("The Farm Could Not Be Opened"));
+  adw_status_page_set_description (self->failed_page, error->message);
+  show_page (self, "failed");
 }
 
 static void
@@ -321,9 +361,15 @@ drover_window_new (DroverApplication *application)
                        "fleet", drover_application_get_fleet (application),
                        NULL);
 
-  /* Only now is the application set: reopen the demo if it was open. */
-  if (g_settings_get_boolean (self->settings, "demo-farm"))
-    gtk_widget_activate_action (GTK_WIDGET (self), "win.open-demo", NULL);
+  /* Only now is the application set. The operator's farm first; with
+   * none, the demo if it was open last time. */
+  if (drover_application_get_demo_running (application))
+    {
+      self->showing_demo = drover_application_get_farm_is_demo (application);
+      show_page (self, "fleet");
+    }
+  else
+    drover_application_open_farm_async (application, NULL, farm_opened_cb, g_object_ref (self));
 
   return self;
 }

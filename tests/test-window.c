@@ -6,9 +6,11 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "drover-application.h"
+#include "drover-test-broker.h"
 #include "drover-printer-card.h"
 #include "drover-test-display.h"
 #include "drover-window.h"
@@ -177,6 +179,20 @@ iterate_until_long (gboolean (*done) (gpointer data),
   return TRUE;
 }
 
+static guint16 broker_port;
+
+static gboolean
+broker_port_closed (gpointer data)
+{
+  g_autoptr(GSocketClient) client = g_socket_client_new ();
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  g_socket_client_set_enable_proxy (client, FALSE);
+  connection = g_socket_client_connect_to_host (client, "127.0.0.1", broker_port, NULL, NULL);
+
+  return connection == NULL;
+}
+
 static void
 test_window_demo_farm (void)
 {
@@ -211,12 +227,20 @@ test_window_demo_farm (void)
   g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
 
   /* Closing the demo stops it, empties the fleet, and brings the welcome back. */
+  {
+    const char *uri = drover_demo_farm_get_broker_uri (drover_application_get_demo (app));
+
+    broker_port = (guint16)g_ascii_strtoull (strrchr (uri, ':') + 1, NULL, 10);
+  }
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.close-demo", NULL));
   g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "welcome");
   g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 0);
   g_assert_false (drover_application_get_demo_running (app));
   g_assert_false (g_settings_get_boolean (settings, "demo-farm"));
   close_window (window);
+
+  /* The demo's broker is gone too: nothing left running. */
+  g_assert_true (iterate_until (broker_port_closed, NULL));
 }
 
 static void
@@ -261,6 +285,88 @@ test_window_card_follows_printer (void)
 }
 
 static gboolean
+page_is_failed (gpointer window)
+{
+  return g_strcmp0 (drover_window_get_visible_page_name (window), "failed") == 0;
+}
+
+static gboolean
+first_printer_heard (gpointer data)
+{
+  DroverFleet *fleet = data;
+  DroverPrinter *printer = drover_fleet_find_printer (fleet, "p-0001");
+
+  return printer != NULL && drover_printer_get_last_seen (printer) != NULL &&
+         drover_printer_get_state (printer) != DROVER_PRINTER_STATE_OFFLINE;
+}
+
+static void
+test_window_configured_farm (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autofree char *uri = NULL;
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autofree char *text = NULL;
+  DroverWindow *window;
+
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+
+  /* The operator's farm: here, one native printer that drover-sim plays
+   * and describes in the inventory file where Drover looks for it. */
+  sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
+                          g_getenv ("DROVER_SIM_BIN"), "--broker", uri, "--printers", "1", "--mix", "native=1",
+                          "--http-port", "-1", "--inventory", path, "--control", NULL);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 500 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
+    g_usleep (10 * 1000);
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  window = open_window ();
+  g_assert_true (iterate_until_long (page_is_fleet, window));
+  g_assert_true (iterate_until_long (first_printer_heard, drover_application_get_fleet (app)));
+
+  /* Not the demo: no demo bar, and the subtitle counts the farm's printers. */
+  text = visible_text (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (text, "1 printer"));
+  g_assert_null (strstr (text, "Demo farm"));
+  g_assert_null (strstr (text, "This is the demo farm"));
+  close_window (window);
+
+  drover_application_stop_demo (app);
+  g_subprocess_force_exit (sim);
+  g_subprocess_wait (sim, NULL, NULL);
+  g_unlink (path);
+}
+
+static void
+test_window_broken_farm (void)
+{
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *text = NULL;
+  DroverWindow *window;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, "[printer p-1]\nconnector=moonraker\nbroker=nowhere\n", -1, NULL));
+
+  /* A farm file Drover cannot use says what is wrong and where. */
+  window = open_window ();
+  g_assert_true (iterate_until_long (page_is_failed, window));
+  text = visible_text (GTK_WIDGET (window));
+  g_assert_nonnull (strstr (text, "The Farm Could Not Be Opened"));
+  g_assert_nonnull (strstr (text, path));
+  g_assert_nonnull (strstr (text, "broker “nowhere”"));
+  g_assert_cmpuint (drover_fleet_get_n_printers (drover_application_get_fleet (app)), ==, 0);
+  close_window (window);
+  g_unlink (path);
+}
+
+static gboolean
 has_toplevel_of_type (gpointer type)
 {
   GListModel *toplevels = gtk_window_get_toplevels ();
@@ -301,7 +407,8 @@ main (int   argc,
     g_error ("No display for the UI tests: %s", error->message);
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  gtk_test_init (&argc, &argv, NULL);
+  /* Isolated directories: a developer's own farm.conf must not leak in. */
+  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_assert_true (drover_core_init (NULL));
 
   app = drover_application_new ();
@@ -313,6 +420,8 @@ main (int   argc,
   g_test_add_func ("/window/demo-farm", test_window_demo_farm);
   g_test_add_func ("/window/card-follows-printer", test_window_card_follows_printer);
   g_test_add_func ("/window/about-and-shortcuts", test_window_about_and_shortcuts);
+  g_test_add_func ("/window/configured-farm", test_window_configured_farm);
+  g_test_add_func ("/window/broken-farm", test_window_broken_farm);
 
   status = g_test_run ();
 
