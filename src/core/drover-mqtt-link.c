@@ -148,7 +148,9 @@ describe_failure (DroverMqttLink *self,
     case 5:   /* 3.1.1 CONNACK: not authorised */
     case MQTTREASONCODE_NOT_AUTHORIZED:
       *refused = TRUE;
-      return g_strdup_printf (_("The broker at %s does not allow this client to connect."), self->uri);
+      /* mosquitto answers a wrong password this way too. */
+      return g_strdup_printf (_("The broker at %s refused this client: check the user name and password, "
+                                "and the broker's access rules."), self->uri);
 
     case 2:
     case MQTTREASONCODE_CLIENT_IDENTIFIER_NOT_VALID:

@@ -1,0 +1,414 @@
+/* test-link.c: DroverMqttLink and the telemetry pipeline on a real broker
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <MQTTAsync.h>
+#include <string.h>
+
+#include "drover-core.h"
+#include "drover-test-broker.h"
+
+#define WAIT_US (10 * G_USEC_PER_SEC)
+
+static gboolean
+wait_for_state (DroverMqttLink  *link,
+                DroverLinkState  state)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (drover_mqtt_link_get_state (link) != state)
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+/* Lets the main context run for a while, bounded. */
+static void
+spin (guint ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+static gboolean
+run_openssl (const char *first,
+             ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocess) process = NULL;
+  const char *arg;
+  va_list args;
+
+  g_ptr_array_add (argv, (gpointer)"openssl");
+  g_ptr_array_add (argv, (gpointer)first);
+  va_start (args, first);
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer)arg);
+  va_end (args);
+  g_ptr_array_add (argv, NULL);
+
+  process = g_subprocess_newv ((const char * const *)argv->pdata,
+                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL);
+  return process != NULL && g_subprocess_wait_check (process, NULL, NULL);
+}
+
+/* A CA and a server certificate for @san, signed by it. */
+static void
+make_certificates (const char *dir,
+                   const char *name,
+                   const char *san)
+{
+  g_autofree char *ca_key = g_build_filename (dir, "ca.key", NULL);
+  g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
+  g_autofree char *key = g_strdup_printf ("%s/%s.key", dir, name);
+  g_autofree char *csr = g_strdup_printf ("%s/%s.csr", dir, name);
+  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
+  g_autofree char *ext = g_strdup_printf ("%s/%s.ext", dir, name);
+  g_autofree char *ext_text = g_strdup_printf ("subjectAltName=%s\n", san);
+
+  if (!g_file_test (ca, G_FILE_TEST_EXISTS))
+    g_assert_true (run_openssl ("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                "-keyout", ca_key, "-out", ca, "-days", "30", "-subj", "/CN=Drover Test CA", NULL));
+  g_assert_true (g_file_set_contents (ext, ext_text, -1, NULL));
+  g_assert_true (run_openssl ("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                              "-keyout", key, "-out", csr, "-subj", "/CN=broker", NULL));
+  g_assert_true (run_openssl ("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                              "-out", cert, "-days", "30", "-extfile", ext, NULL));
+}
+
+static DroverTestBroker *
+start_tls_broker (const char  *dir,
+                  const char  *name,
+                  guint16     *tls_port)
+{
+  g_autoptr(GError) error = NULL;
+  guint16 port = drover_test_free_port ();
+  g_autofree char *config = g_strdup_printf ("listener %u 127.0.0.1\n"
+                                             "cafile %s/ca.pem\ncertfile %s/%s.pem\nkeyfile %s/%s.key\n",
+                                             port, dir, dir, name, dir, name);
+  DroverTestBroker *broker = drover_test_broker_start (config, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (drover_test_wait_for_port (port, 5000));
+  *tls_port = port;
+
+  return broker;
+}
+
+static void
+test_link_tls (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-tls-XXXXXX", &error);
+  g_autofree char *ca = NULL;
+  g_autofree char *other_ca = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *wrong_name_uri = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autoptr(DroverTestBroker) wrong_name = NULL;
+  g_autoptr(DroverMqttLink) good = NULL;
+  g_autoptr(DroverMqttLink) untrusted = NULL;
+  g_autoptr(DroverMqttLink) mismatch = NULL;
+  g_autoptr(DroverMqttLink) unchecked = NULL;
+  g_autofree char *other_dir = NULL;
+  guint16 port;
+  guint16 wrong_port;
+
+  g_assert_no_error (error);
+  make_certificates (dir, "right", "IP:127.0.0.1");
+  make_certificates (dir, "elsewhere", "DNS:broker.elsewhere.example");
+  ca = g_build_filename (dir, "ca.pem", NULL);
+
+  other_dir = g_build_filename (dir, "other", NULL);
+  g_mkdir (other_dir, 0700);
+  make_certificates (other_dir, "unused", "IP:127.0.0.1");
+  other_ca = g_build_filename (other_dir, "ca.pem", NULL);
+
+  broker = start_tls_broker (dir, "right", &port);
+  wrong_name = start_tls_broker (dir, "elsewhere", &wrong_port);
+  uri = g_strdup_printf ("ssl://127.0.0.1:%u", port);
+  wrong_name_uri = g_strdup_printf ("ssl://127.0.0.1:%u", wrong_port);
+
+  /* The right CA, a certificate naming 127.0.0.1: connected. */
+  good = drover_mqtt_link_new (uri, "test-good");
+  drover_mqtt_link_set_tls (good, ca, NULL, NULL, TRUE);
+  g_assert_true (drover_mqtt_link_start (good, NULL));
+  g_assert_true (wait_for_state (good, DROVER_LINK_STATE_CONNECTED));
+  g_assert_null (drover_mqtt_link_get_status_message (good));
+
+  /* Another CA: refused, and the operator is told about the certificate. */
+  untrusted = drover_mqtt_link_new (uri, "test-untrusted");
+  drover_mqtt_link_set_tls (untrusted, other_ca, NULL, NULL, TRUE);
+  g_assert_true (drover_mqtt_link_start (untrusted, NULL));
+  g_assert_true (wait_for_state (untrusted, DROVER_LINK_STATE_RETRYING));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (untrusted), "certificate is not trusted"));
+
+  /* The right CA, but a certificate for another host: refused too. */
+  mismatch = drover_mqtt_link_new (wrong_name_uri, "test-mismatch");
+  drover_mqtt_link_set_tls (mismatch, ca, NULL, NULL, TRUE);
+  g_assert_true (drover_mqtt_link_start (mismatch, NULL));
+  g_assert_true (wait_for_state (mismatch, DROVER_LINK_STATE_RETRYING));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (mismatch), "does not name this host"));
+
+  /* Only the operator's explicit choice lifts the host-name check. */
+  unchecked = drover_mqtt_link_new (wrong_name_uri, "test-unchecked");
+  drover_mqtt_link_set_tls (unchecked, ca, NULL, NULL, FALSE);
+  g_assert_true (drover_mqtt_link_start (unchecked, NULL));
+  g_assert_true (wait_for_state (unchecked, DROVER_LINK_STATE_CONNECTED));
+
+  drover_mqtt_link_stop (good);
+  drover_mqtt_link_stop (untrusted);
+  drover_mqtt_link_stop (mismatch);
+  drover_mqtt_link_stop (unchecked);
+}
+
+static void
+test_link_refused_credentials (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-auth-XXXXXX", &error);
+  g_autofree char *passwords = g_build_filename (dir, "passwd", NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autoptr(DroverMqttLink) link = NULL;
+  g_autoptr(GSubprocess) passwd = NULL;
+
+  g_assert_no_error (error);
+  passwd = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
+                             "mosquitto_passwd", "-c", "-b", passwords, "drover", "right-password", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (passwd, NULL, NULL));
+
+  config = g_strdup_printf ("allow_anonymous false\npassword_file %s\n", passwords);
+  broker = drover_test_broker_start (config, &error);
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+
+  link = drover_mqtt_link_new (uri, "test-refused");
+  drover_mqtt_link_set_credentials (link, "drover", "wrong-password");
+  g_assert_true (drover_mqtt_link_start (link, NULL));
+  g_assert_true (wait_for_state (link, DROVER_LINK_STATE_REFUSED));
+  g_test_message ("%s", drover_mqtt_link_get_status_message (link));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (link), "refused"));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (link), "password"));
+
+  /* No retry storm: it stays refused and never connects. */
+  spin (2500);
+  g_assert_cmpint (drover_mqtt_link_get_state (link), ==, DROVER_LINK_STATE_REFUSED);
+  g_assert_cmpuint (drover_mqtt_link_get_n_connects (link), ==, 0);
+}
+
+/* A plain Paho publisher, as a printer. */
+static void
+publish (const char *uri,
+         const char *topic,
+         const char *payload,
+         gboolean    retained)
+{
+  MQTTAsync client;
+  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
+  MQTTAsync_message message = MQTTAsync_message_initializer;
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  g_assert_cmpint (MQTTAsync_create (&client, uri, "test-printer", MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
+  options.cleansession = 1;
+  g_assert_cmpint (MQTTAsync_connect (client, &options), ==, MQTTASYNC_SUCCESS);
+  while (!MQTTAsync_isConnected (client) && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_assert_true (MQTTAsync_isConnected (client));
+
+  message.payload = (void *)payload;
+  message.payloadlen = strlen (payload);
+  message.qos = 1;
+  message.retained = retained;
+  g_assert_cmpint (MQTTAsync_sendMessage (client, topic, &message, &response), ==, MQTTASYNC_SUCCESS);
+  g_assert_cmpint (MQTTAsync_waitForCompletion (client, response.token, 5000), ==, MQTTASYNC_SUCCESS);
+  MQTTAsync_destroy (&client);
+}
+
+static gboolean
+printer_hotend_is (DroverPrinter *printer,
+                   double         celsius)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (drover_printer_get_hotend_temperature (printer) != celsius)
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+static void
+test_link_reconnects_and_resyncs (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverPrinter) printer = drover_printer_new ("p1", DROVER_CONNECTOR_NATIVE);
+  g_autoptr(DroverTelemetry) telemetry = drover_telemetry_new (fleet);
+  g_autoptr(DroverMqttLink) link = NULL;
+  g_autofree char *uri = NULL;
+
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+  drover_fleet_add_printer (fleet, printer);
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_NATIVE, "p1", "p1");
+
+  link = drover_mqtt_link_new (uri, "test-resync");
+  drover_telemetry_attach_link (telemetry, link);
+  g_assert_true (drover_mqtt_link_start (link, NULL));
+  g_assert_true (wait_for_state (link, DROVER_LINK_STATE_CONNECTED));
+
+  publish (uri, "drover/v1/p1/state",
+           "{\"v\":1,\"ts\":\"2026-11-25T10:00:00Z\",\"state\":\"printing\",\"hotend\":{\"actual\":200.0,\"target\":210.0},"
+           "\"bed\":{\"actual\":60.0,\"target\":60.0},\"job\":null,\"error\":null}", TRUE);
+  g_assert_true (printer_hotend_is (printer, 200.0));
+  g_assert_cmpint (drover_printer_get_state (printer), ==, DROVER_PRINTER_STATE_PRINTING);
+
+  /* The broker dies and comes back with its retained state. */
+  g_assert_true (drover_test_broker_restart (broker, &error));
+  g_assert_no_error (error);
+  g_assert_true (wait_for_state (link, DROVER_LINK_STATE_RETRYING));
+  g_assert_nonnull (drover_mqtt_link_get_status_message (link));
+  g_assert_true (wait_for_state (link, DROVER_LINK_STATE_CONNECTED));
+  g_assert_cmpuint (drover_mqtt_link_get_n_connects (link), ==, 2);
+
+  /* Subscribed again: news published after the restart arrives. */
+  publish (uri, "drover/v1/p1/state",
+           "{\"v\":1,\"ts\":\"2026-11-25T10:00:05Z\",\"state\":\"printing\",\"hotend\":{\"actual\":209.5,\"target\":210.0},"
+           "\"bed\":{\"actual\":60.0,\"target\":60.0},\"job\":null,\"error\":null}", TRUE);
+  g_assert_true (printer_hotend_is (printer, 209.5));
+
+  drover_mqtt_link_stop (link);
+}
+
+static void
+test_telemetry_malformed_storm (void)
+{
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverPrinter) printer = drover_printer_new ("p1", DROVER_CONNECTOR_NATIVE);
+  g_autoptr(DroverTelemetry) telemetry = drover_telemetry_new (fleet);
+  g_autofree guint8 *huge = g_malloc0 (DROVER_DECODE_MAX_PAYLOAD + 1);
+  static const char good[] =
+    "{\"v\":1,\"ts\":\"2026-11-25T10:00:00Z\",\"state\":\"paused\",\"hotend\":{\"actual\":180.0,\"target\":200.0},"
+    "\"bed\":{\"actual\":55.0,\"target\":60.0},\"job\":null,\"error\":null}";
+  static const char * const bad[] = {
+    "", "{", "null", "[1,2,3]", "{\"v\":1,\"state\":42}", "{\"v\":1,\"hotend\":{\"actual\":\"hot\"}}",
+    "{\"v\":1,\"hotend\":{\"actual\":1e308}}", "{\"v\":99,\"state\":\"idle\"}", "\xff\xfe\x00garbage",
+  };
+  DroverTelemetryCounts counts;
+
+  drover_fleet_add_printer (fleet, printer);
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_NATIVE, "p1", "p1");
+
+  drover_telemetry_feed (telemetry, "drover/v1/p1/state", (const guint8 *)good, strlen (good));
+  drover_telemetry_flush (telemetry);
+  g_assert_cmpfloat (drover_printer_get_hotend_temperature (printer), ==, 180.0);
+
+  /* Ten thousand bad messages, and a few oversized ones. */
+  for (guint i = 0; i < 10000; i++)
+    {
+      const char *payload = bad[i % G_N_ELEMENTS (bad)];
+
+      drover_telemetry_feed (telemetry, "drover/v1/p1/state", (const guint8 *)payload, strlen (payload));
+    }
+  for (guint i = 0; i < 10; i++)
+    drover_telemetry_feed (telemetry, "drover/v1/p1/state", huge, DROVER_DECODE_MAX_PAYLOAD + 1);
+  drover_telemetry_flush (telemetry);
+
+  /* Counted, and the printer's state untouched. */
+  drover_telemetry_get_counts (telemetry, &counts);
+  g_assert_cmpuint (counts.received, ==, 10011);
+  g_assert_cmpuint (counts.oversized, ==, 10);
+  g_assert_cmpuint (counts.malformed, ==, 10000);
+  g_assert_cmpuint (counts.decoded, ==, 1);
+  g_assert_cmpfloat (drover_printer_get_hotend_temperature (printer), ==, 180.0);
+  g_assert_cmpfloat (drover_printer_get_hotend_target (printer), ==, 200.0);
+  g_assert_cmpint (drover_printer_get_state (printer), ==, DROVER_PRINTER_STATE_PAUSED);
+
+  /* A message about a printer nobody listed is counted, not invented. */
+  drover_telemetry_feed (telemetry, "drover/v1/stranger/state", (const guint8 *)good, strlen (good));
+  drover_telemetry_get_counts (telemetry, &counts);
+  g_assert_cmpuint (counts.unknown_printer, ==, 1);
+  g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 1);
+}
+
+static void
+count_cb (GObject    *object,
+          GParamSpec *pspec,
+          guint      *count)
+{
+  (*count)++;
+}
+
+static void
+test_telemetry_coalesces (void)
+{
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverPrinter) printer = drover_printer_new ("k1", DROVER_CONNECTOR_MOONRAKER);
+  g_autoptr(DroverTelemetry) telemetry = drover_telemetry_new (fleet);
+  DroverTelemetryCounts counts;
+  guint notifications = 0;
+
+  drover_fleet_add_printer (fleet, printer);
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_MOONRAKER, "k1", "k1");
+
+  /* 100 diffs in one frame: one update applied, the newest value wins,
+   * fields from earlier diffs that later ones do not name are kept. */
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autofree char *diff = g_strdup_printf ("{\"eventtime\":%u.5,\"status\":{\"extruder\":{\"temperature\":%u.0}%s}}",
+                                               i, 100 + i, i == 0 ? ",\"heater_bed\":{\"target\":60.0}" : "");
+
+      drover_telemetry_feed (telemetry, "k1/klipper/status", (const guint8 *)diff, strlen (diff));
+    }
+
+  g_signal_connect (printer, "notify::hotend-temperature", G_CALLBACK (count_cb), &notifications);
+  drover_telemetry_flush (telemetry);
+  g_signal_handlers_disconnect_by_data (printer, &notifications);
+
+  drover_telemetry_get_counts (telemetry, &counts);
+  g_assert_cmpuint (counts.decoded, ==, 100);
+  g_assert_cmpuint (counts.applied, ==, 1);
+  g_assert_cmpuint (notifications, ==, 1);
+  g_assert_cmpfloat (drover_printer_get_hotend_temperature (printer), ==, 199.0);
+  g_assert_cmpfloat (drover_printer_get_bed_target (printer), ==, 60.0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  g_assert_true (drover_core_init (NULL));
+
+  g_test_add_func ("/link/tls", test_link_tls);
+  g_test_add_func ("/link/refused-credentials", test_link_refused_credentials);
+  g_test_add_func ("/link/reconnects-and-resyncs", test_link_reconnects_and_resyncs);
+  g_test_add_func ("/telemetry/malformed-storm", test_telemetry_malformed_storm);
+  g_test_add_func ("/telemetry/coalesces", test_telemetry_coalesces);
+
+  return g_test_run ();
+}
