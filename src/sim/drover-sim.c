@@ -528,6 +528,9 @@ main (int   argc,
   Sim sim = { 0 };
 
   setlocale (LC_ALL, "");
+  /* Everything the simulator writes is a protocol: JSON, G-code, Marlin's
+   * replies. Decimal points are dots whatever the user's language. */
+  setlocale (LC_NUMERIC, "C");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 
 #include "sim-farm.h"
@@ -115,26 +116,36 @@ native_publish_status (SimPrinter *printer,
   g_autofree char *job = NULL;
   g_autofree char *error = sim_json_string (printer->error_text);
   g_autofree char *payload = NULL;
+  g_autofree char *hotend = NULL;
+  g_autofree char *hotend_target = NULL;
+  g_autofree char *bed = NULL;
+  g_autofree char *bed_target = NULL;
 
   if (printer->job_file != NULL && sim_printer_is_busy (printer))
     {
       g_autofree char *file = sim_json_string (printer->job_file);
       gint64 remaining = sim_printer_get_remaining (printer);
 
-      job = g_strdup_printf ("{\"file\":%s,\"progress\":%.4f,\"elapsed_s\":%.0f,\"remaining_s\":%" G_GINT64_FORMAT
+      g_autofree char *progress = sim_json_number (round (sim_printer_get_progress (printer) * 10000) / 10000);
+
+      job = g_strdup_printf ("{\"file\":%s,\"progress\":%s,\"elapsed_s\":%" G_GINT64_FORMAT ",\"remaining_s\":%" G_GINT64_FORMAT
                              ",\"layer\":%u,\"layers\":%u}",
-                             file, sim_printer_get_progress (printer), printer->total_elapsed,
+                             file, progress, (gint64)printer->total_elapsed,
                              remaining, printer->layer, printer->layers);
     }
 
   /* The whole state every time, retained: telemetry is state, not a log. */
+  /* Numbers through sim_json_number: a comma-decimal locale must not leak in. */
+  hotend = sim_json_number (round (printer->hotend * 10) / 10);
+  hotend_target = sim_json_number (printer->hotend_target);
+  bed = sim_json_number (round (printer->bed * 10) / 10);
+  bed_target = sim_json_number (printer->bed_target);
   payload = g_strdup_printf ("{\"v\":1,\"ts\":\"%s\",\"state\":\"%s\","
-                             "\"hotend\":{\"actual\":%.1f,\"target\":%.1f},"
-                             "\"bed\":{\"actual\":%.1f,\"target\":%.1f},"
+                             "\"hotend\":{\"actual\":%s,\"target\":%s},"
+                             "\"bed\":{\"actual\":%s,\"target\":%s},"
                              "\"job\":%s,\"error\":%s}",
                              ts, native_state (printer),
-                             printer->hotend, printer->hotend_target,
-                             printer->bed, printer->bed_target,
+                             hotend, hotend_target, bed, bed_target,
                              job != NULL ? job : "null", error);
 
   sim_printer_publish (printer, topic, payload, 0, TRUE);
