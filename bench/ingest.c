@@ -39,7 +39,37 @@ typedef struct
   DroverTelemetry *telemetry;
   gint64          *published_us;   /* per printer index: the newest publish time seen, µs */
   guint            n_printers;
+  GMutex           lock;
+  GPtrArray       *recorded_topics;   /* a sample of the live stream, for the replay */
+  GPtrArray       *recorded_payloads; /* GBytes */
 } Probe;
+
+#define RECORD_MAX 20000
+
+typedef struct
+{
+  Probe *probe;
+  guint  rounds;
+} Replay;
+
+/* Feeds the recorded stream through decode and queue as fast as a thread can. */
+static gpointer
+replay_thread (gpointer data)
+{
+  Replay *replay = data;
+  Probe *probe = replay->probe;
+
+  for (guint round = 0; round < replay->rounds; round++)
+    for (guint i = 0; i < probe->recorded_topics->len; i++)
+      {
+        GBytes *payload = g_ptr_array_index (probe->recorded_payloads, i);
+
+        drover_telemetry_feed (probe->telemetry, g_ptr_array_index (probe->recorded_topics, i),
+                               g_bytes_get_data (payload, NULL), g_bytes_get_size (payload));
+      }
+
+  return NULL;
+}
 
 /* Paho's thread: note when the printer said it published, then decode. */
 static void
@@ -68,6 +98,14 @@ message_cb (const char   *topic,
                                                             g_date_time_get_microsecond (when))));
         }
     }
+
+  g_mutex_lock (&probe->lock);
+  if (probe->recorded_topics->len < RECORD_MAX)
+    {
+      g_ptr_array_add (probe->recorded_topics, g_strdup (topic));
+      g_ptr_array_add (probe->recorded_payloads, g_bytes_new (payload, length));
+    }
+  g_mutex_unlock (&probe->lock);
 
   drover_telemetry_feed (probe->telemetry, topic, payload, length);
 }
@@ -237,6 +275,9 @@ main (int   argc,
   probe.telemetry = drover_farm_get_telemetry (farm);
   probe.n_printers = (guint)opt_printers;
   probe.published_us = g_new0 (gint64, opt_printers);
+  g_mutex_init (&probe.lock);
+  probe.recorded_topics = g_ptr_array_new_with_free_func (g_free);
+  probe.recorded_payloads = g_ptr_array_new_with_free_func ((GDestroyNotify)g_bytes_unref);
   if (!drover_farm_start (farm, &error))
     g_error ("farm: %s", error->message);
   /* Measure with the bench's probe in front of the decoders. */
@@ -275,7 +316,31 @@ main (int   argc,
           percentile (latencies, 0.50), percentile (latencies, 0.90), percentile (latencies, 0.99),
           percentile (latencies, 1.0), latencies->len);
 
+  /* 3. Drover's capacity without a broker: the recorded stream replayed
+   * into decode and queue from two threads, applied once a frame. */
   drover_farm_stop (farm);
+  if (probe.recorded_topics->len > 0)
+    {
+      Replay replay = { &probe, MAX (1, 400000 / probe.recorded_topics->len) };
+      GThread *threads[2];
+      gint64 start = g_get_monotonic_time ();
+      double seconds;
+      guint64 fed;
+
+      drover_telemetry_get_counts (probe.telemetry, &before);
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        threads[i] = g_thread_new ("replay", replay_thread, &replay);
+      for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+        g_thread_join (threads[i]);
+      drover_telemetry_flush (probe.telemetry);
+      seconds = (g_get_monotonic_time () - start) / (double)G_USEC_PER_SEC;
+      drover_telemetry_get_counts (probe.telemetry, &after);
+      fed = after.received - before.received;
+
+      printf ("Drover core, replayed      %10.0f messages/s   (%" G_GUINT64_FORMAT " recorded messages from the run, 2 threads, no broker)\n",
+              fed / seconds, fed);
+    }
+
   g_clear_object (&farm);
   {
     GOutputStream *in = g_subprocess_get_stdin_pipe (sim);
@@ -286,6 +351,9 @@ main (int   argc,
   g_unlink (inventory_path);
   g_rmdir (dir);
   g_free (probe.published_us);
+  g_ptr_array_unref (probe.recorded_topics);
+  g_ptr_array_unref (probe.recorded_payloads);
+  g_mutex_clear (&probe.lock);
 
   return 0;
 }
