@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "drover-printer-card.h"
 #include "drover-window.h"
@@ -32,6 +33,18 @@ struct _DroverWindow
   GtkWidget            *demo_bar;
   GtkSpinner           *starting_spinner;
   AdwStatusPage        *failed_page;
+  GtkSearchEntry       *search_entry;
+  GtkDropDown          *state_filter;
+  GtkDropDown          *connector_filter;
+  GtkDropDown          *sort_order;
+  GtkLabel             *counts_label;
+  GtkStack             *fleet_stack;
+
+  GtkCustomFilter      *filter;
+  GtkCustomSorter      *sorter;
+  GtkFilterListModel   *filtered;
+  char                 *search_text;       /* casefolded */
+  guint                 refresh_source;
 
   GCancellable         *starting;
   gboolean              showing_demo;
@@ -69,6 +82,182 @@ update_title (DroverWindow *self)
     /* Translators: the window's subtitle over the operator's farm; %u is how many printers */
     subtitle = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u printer", "%u printers", n_printers), n_printers);
   adw_window_title_set_subtitle (self->window_title, subtitle);
+}
+
+/* The state filter's rows, in the order of DroverPrinterState, after "All". */
+static gboolean
+printer_matches (gpointer item,
+                 gpointer user_data)
+{
+  DroverWindow *self = user_data;
+  DroverPrinter *printer = item;
+  guint state = gtk_drop_down_get_selected (self->state_filter);
+  guint connector = gtk_drop_down_get_selected (self->connector_filter);
+
+  if (state != 0 && drover_printer_get_state (printer) != state - 1)
+    return FALSE;
+
+  if (connector != 0 && drover_printer_get_connector (printer) != connector - 1)
+    return FALSE;
+
+  if (self->search_text != NULL)
+    {
+      const char *fields[] = { drover_printer_get_display_name (printer), drover_printer_get_id (printer),
+                               drover_printer_get_current_file (printer) };
+
+      for (guint i = 0; i < G_N_ELEMENTS (fields); i++)
+        {
+          g_autofree char *folded = fields[i] != NULL ? g_utf8_casefold (fields[i], -1) : NULL;
+
+          if (folded != NULL && strstr (folded, self->search_text) != NULL)
+            return TRUE;
+        }
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Problems first: error, then offline, paused, printing, idle. */
+static int
+state_rank (DroverPrinterState state)
+{
+  switch (state)
+    {
+    case DROVER_PRINTER_STATE_ERROR: return 0;
+    case DROVER_PRINTER_STATE_OFFLINE: return 1;
+    case DROVER_PRINTER_STATE_PAUSED: return 2;
+    case DROVER_PRINTER_STATE_PRINTING: return 3;
+    case DROVER_PRINTER_STATE_IDLE: return 4;
+    default: return 5;
+    }
+}
+
+static int
+compare_printers (gconstpointer a,
+                  gconstpointer b,
+                  gpointer      user_data)
+{
+  DroverWindow *self = user_data;
+  DroverPrinter *printer_a = (DroverPrinter *)a;
+  DroverPrinter *printer_b = (DroverPrinter *)b;
+  int order = 0;
+
+  switch (gtk_drop_down_get_selected (self->sort_order))
+    {
+    case 1:
+      order = state_rank (drover_printer_get_state (printer_a)) - state_rank (drover_printer_get_state (printer_b));
+      break;
+
+    case 2:
+      {
+        /* Soonest done first; unknown times last. */
+        gint64 left_a = drover_printer_get_time_left (printer_a);
+        gint64 left_b = drover_printer_get_time_left (printer_b);
+
+        if (left_a < 0)
+          left_a = G_MAXINT64;
+        if (left_b < 0)
+          left_b = G_MAXINT64;
+        order = (left_a > left_b) - (left_a < left_b);
+      }
+      break;
+
+    default:
+      break;
+    }
+
+  if (order == 0)
+    order = g_utf8_collate (drover_printer_get_display_name (printer_a), drover_printer_get_display_name (printer_b));
+
+  return order;
+}
+
+static void
+update_counts (DroverWindow *self)
+{
+  static const DroverPrinterState order[] = {
+    DROVER_PRINTER_STATE_PRINTING, DROVER_PRINTER_STATE_IDLE, DROVER_PRINTER_STATE_PAUSED,
+    DROVER_PRINTER_STATE_ERROR, DROVER_PRINTER_STATE_OFFLINE,
+  };
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (order); i++)
+    {
+      guint count = drover_fleet_count_in_state (self->fleet, order[i]);
+      g_autofree char *state = NULL;
+
+      if (count == 0)
+        continue;
+
+      state = g_utf8_strdown (drover_printer_state_to_string (order[i]), -1);
+      /* Translators: a count of printers in a state, such as "5 printing" */
+      g_string_append_printf (text, "%s%u %s", text->len > 0 ? " · " : "", count, state);
+    }
+
+  gtk_label_set_label (self->counts_label, text->str);
+  g_string_free (text, TRUE);
+}
+
+static void
+update_no_match (DroverWindow *self)
+{
+  gboolean empty = g_list_model_get_n_items (G_LIST_MODEL (self->filtered)) == 0 &&
+                   drover_fleet_get_n_printers (self->fleet) > 0;
+
+  gtk_stack_set_visible_child_name (self->fleet_stack, empty ? "no-match" : "grid");
+}
+
+/* States and times change all day: refilter and resort at most twice a
+ * second, not on every message, or 10,000 printers would stall the frame. */
+static gboolean
+refresh_cb (gpointer data)
+{
+  DroverWindow *self = data;
+
+  self->refresh_source = 0;
+  if (gtk_drop_down_get_selected (self->state_filter) != 0)
+    gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  if (gtk_drop_down_get_selected (self->sort_order) != 0)
+    gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
+  update_no_match (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+state_counts_changed_cb (DroverWindow *self)
+{
+  update_counts (self);
+
+  if (self->refresh_source == 0)
+    self->refresh_source = g_timeout_add (500, refresh_cb, self);
+}
+
+static void
+search_changed_cb (DroverWindow *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+
+  g_clear_pointer (&self->search_text, g_free);
+  if (text != NULL && text[0] != '\0')
+    self->search_text = g_utf8_casefold (text, -1);
+
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  update_no_match (self);
+}
+
+static void
+filter_changed_cb (DroverWindow *self)
+{
+  gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
+  update_no_match (self);
+}
+
+static void
+sort_changed_cb (DroverWindow *self)
+{
+  gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
 }
 
 static void
@@ -196,6 +385,18 @@ static void
 n_printers_changed_cb (DroverWindow *self)
 {
   update_title (self);
+  update_no_match (self);
+}
+
+static void
+find_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "fleet") == 0)
+    gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
 }
 
 static gboolean
@@ -223,10 +424,19 @@ drover_window_constructed (GObject *object)
   if (self->fleet == NULL)
     self->fleet = drover_fleet_new ();
 
-  self->selection = gtk_no_selection_new (g_object_ref (G_LIST_MODEL (self->fleet)));
+  /* fleet → filter (state, kind, search) → sort → grid */
+  self->filter = gtk_custom_filter_new (printer_matches, self, NULL);
+  self->sorter = gtk_custom_sorter_new (compare_printers, self, NULL);
+  self->filtered = gtk_filter_list_model_new (g_object_ref (G_LIST_MODEL (self->fleet)),
+                                              g_object_ref (GTK_FILTER (self->filter)));
+  self->selection = gtk_no_selection_new (G_LIST_MODEL (gtk_sort_list_model_new (g_object_ref (G_LIST_MODEL (self->filtered)),
+                                                                                 g_object_ref (GTK_SORTER (self->sorter)))));
   gtk_grid_view_set_model (self->fleet_grid, GTK_SELECTION_MODEL (self->selection));
   g_signal_connect_object (self->fleet, "notify::n-printers",
                            G_CALLBACK (n_printers_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->fleet, "state-counts-changed",
+                           G_CALLBACK (state_counts_changed_cb), self, G_CONNECT_SWAPPED);
+  update_counts (self);
 
   show_page (self, "welcome");
 }
@@ -240,7 +450,12 @@ drover_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->starting);
   g_clear_object (&self->starting);
+  g_clear_handle_id (&self->refresh_source, g_source_remove);
   g_clear_object (&self->selection);
+  g_clear_object (&self->filtered);
+  g_clear_object (&self->filter);
+  g_clear_object (&self->sorter);
+  g_clear_pointer (&self->search_text, g_free);
   g_clear_object (&self->fleet);
   g_clear_object (&self->settings);
 
@@ -322,12 +537,23 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, demo_bar);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, starting_spinner);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, failed_page);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, search_entry);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, state_filter);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, connector_filter);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, sort_order);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, counts_label);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, fleet_stack);
+  gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, sort_changed_cb);
 
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.close-demo", NULL, close_demo_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.open-demo", NULL);
+  gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
 }
 
 static void
@@ -394,4 +620,18 @@ drover_window_get_visible_page_name (DroverWindow *self)
   g_return_val_if_fail (DROVER_IS_WINDOW (self), NULL);
 
   return gtk_stack_get_visible_child_name (self->main_stack);
+}
+
+/**
+ * drover_window_get_n_shown:
+ * @self: a #DroverWindow
+ *
+ * Returns: how many printers pass the search and the filters
+ */
+guint
+drover_window_get_n_shown (DroverWindow *self)
+{
+  g_return_val_if_fail (DROVER_IS_WINDOW (self), 0);
+
+  return g_list_model_get_n_items (G_LIST_MODEL (self->filtered));
 }

@@ -18,5 +18,6 @@ G_DECLARE_FINAL_TYPE (DroverWindow, drover_window, DROVER, WINDOW, AdwApplicatio
 DroverWindow *drover_window_new                   (DroverApplication *application);
 DroverFleet  *drover_window_get_fleet             (DroverWindow      *self);
 const char   *drover_window_get_visible_page_name (DroverWindow      *self);
+guint         drover_window_get_n_shown           (DroverWindow      *self);
 
 G_END_DECLS

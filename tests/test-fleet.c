@@ -87,6 +87,10 @@ test_fleet_add_find_remove (void)
 
   /* Removing from the middle says where, and the rest moves up. */
   g_assert_true (drover_fleet_remove_printer (fleet, "b"));
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_PRINTING), ==, 1);
+  /* A printer out of the fleet no longer moves its counts. */
+  drover_printer_set_state (b, DROVER_PRINTER_STATE_IDLE);
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_IDLE), ==, 1);
   g_assert_cmpuint (last.position, ==, 1);
   g_assert_cmpuint (last.removed, ==, 1);
   g_assert_cmpuint (last.added, ==, 0);
@@ -136,7 +140,17 @@ test_fleet_bulk (void)
   g_assert_true (drover_fleet_find_printer (fleet, "farm/p-09999") == printers->pdata[9999]);
   g_assert_true (drover_fleet_find_printer (fleet, "farm/p-00007") == printers->pdata[7]);
 
+  /* Counts follow the printers as they change, and cost nothing to read. */
+  drover_printer_set_state (printers->pdata[3], DROVER_PRINTER_STATE_ERROR);
+  drover_printer_set_state (printers->pdata[4], DROVER_PRINTER_STATE_ERROR);
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_PAUSED), ==, 1999);
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_ERROR), ==, 2001);
+  /* The duplicate that was refused is not counted, and not followed. */
+  drover_printer_set_state (printers->pdata[10000], DROVER_PRINTER_STATE_OFFLINE);
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_OFFLINE), ==, 2000);
+
   drover_fleet_remove_all (fleet);
+  g_assert_cmpuint (drover_fleet_count_in_state (fleet, DROVER_PRINTER_STATE_ERROR), ==, 0);
   g_assert_cmpuint (last.emissions, ==, 2);
   g_assert_cmpuint (last.removed, ==, 10000);
   g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 0);

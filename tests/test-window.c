@@ -181,6 +181,43 @@ iterate_until_long (gboolean (*done) (gpointer data),
 
 static guint16 broker_port;
 
+static void
+find_widgets (GtkWidget  *widget,
+              GPtrArray  *drop_downs,
+              GtkWidget **search)
+{
+  /* Not inside a drop-down: its popover holds a search entry of its own. */
+  if (GTK_IS_DROP_DOWN (widget))
+    {
+      g_ptr_array_add (drop_downs, widget);
+      return;
+    }
+  if (GTK_IS_SEARCH_ENTRY (widget) && *search == NULL)
+    *search = widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    find_widgets (child, drop_downs, search);
+}
+
+/* The search entry reports after a short delay: wait for it. */
+static gboolean
+shown_is_two (gpointer window)
+{
+  return drover_window_get_n_shown (window) == 2;
+}
+
+static gboolean
+shown_is_none (gpointer window)
+{
+  return drover_window_get_n_shown (window) == 0;
+}
+
+static gboolean
+shown_is_all (gpointer window)
+{
+  return drover_window_get_n_shown (window) == 12;
+}
+
 static gboolean
 broker_port_closed (gpointer data)
 {
@@ -220,6 +257,35 @@ test_window_demo_farm (void)
   g_assert_nonnull (strstr (text, "Demo farm · 12 printers"));
   g_assert_nonnull (strstr (text, "Klipper"));
   g_assert_nonnull (strstr (text, "Bambu Lab"));
+  /* Counts per state in the toolbar. */
+  g_assert_true (g_regex_match_simple ("[0-9]+ idle", text, 0, 0));
+
+  /* Filters and search narrow the grid; nothing left says so. */
+  {
+    g_autoptr(GPtrArray) drop_downs = g_ptr_array_new ();
+    GtkWidget *search = NULL;
+
+    find_widgets (GTK_WIDGET (window), drop_downs, &search);
+    g_assert_cmpuint (drop_downs->len, ==, 3);
+    g_assert_nonnull (search);
+
+    /* Kind: Bambu Lab (the demo has two). */
+    gtk_drop_down_set_selected (drop_downs->pdata[1], 4);
+    g_assert_cmpuint (drover_window_get_n_shown (window), ==, 2);
+    gtk_drop_down_set_selected (drop_downs->pdata[1], 0);
+    g_assert_cmpuint (drover_window_get_n_shown (window), ==, 12);
+
+    /* Search is by name, id or file, whatever the case. */
+    gtk_editable_set_text (GTK_EDITABLE (search), "VORON");
+    g_assert_true (iterate_until (shown_is_two, window));
+    gtk_editable_set_text (GTK_EDITABLE (search), "no such printer");
+    g_assert_true (iterate_until (shown_is_none, window));
+    g_free (text);
+    text = visible_text (GTK_WIDGET (window));
+    g_assert_nonnull (strstr (text, "No Printers Match"));
+    gtk_editable_set_text (GTK_EDITABLE (search), "");
+    g_assert_true (iterate_until (shown_is_all, window));
+  }
   close_window (window);
 
   /* The choice is remembered: the next window opens on the demo farm. */

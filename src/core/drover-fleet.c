@@ -23,6 +23,9 @@ struct _DroverFleet
   GPtrArray  *printers;
   /* id (borrowed from the printer) -> DroverPrinter (borrowed) */
   GHashTable *by_id;
+  /* DroverPrinter -> the state it was counted in */
+  GHashTable *counted_state;
+  guint       counts[DROVER_PRINTER_STATE_LAST];
 };
 
 static GType
@@ -68,12 +71,63 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  STATE_COUNTS_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Counts are kept as printers change, so the header's figures cost nothing
+ * per frame, even with 10,000 printers. */
+static void
+printer_state_changed_cb (DroverPrinter *printer,
+                          GParamSpec    *pspec,
+                          DroverFleet   *self)
+{
+  DroverPrinterState old_state = GPOINTER_TO_UINT (g_hash_table_lookup (self->counted_state, printer));
+  DroverPrinterState new_state = drover_printer_get_state (printer);
+
+  if (old_state == new_state)
+    return;
+
+  self->counts[old_state]--;
+  self->counts[new_state]++;
+  g_hash_table_insert (self->counted_state, printer, GUINT_TO_POINTER (new_state));
+  g_signal_emit (self, signals[STATE_COUNTS_CHANGED], 0);
+}
+
+static void
+start_counting (DroverFleet   *self,
+                DroverPrinter *printer)
+{
+  DroverPrinterState state = drover_printer_get_state (printer);
+
+  self->counts[state]++;
+  g_hash_table_insert (self->counted_state, printer, GUINT_TO_POINTER (state));
+  g_signal_connect_object (printer, "notify::state", G_CALLBACK (printer_state_changed_cb), self, 0);
+}
+
+static void
+stop_counting (DroverFleet   *self,
+               DroverPrinter *printer)
+{
+  DroverPrinterState state = GPOINTER_TO_UINT (g_hash_table_lookup (self->counted_state, printer));
+
+  self->counts[state]--;
+  g_hash_table_remove (self->counted_state, printer);
+  g_signal_handlers_disconnect_by_func (printer, printer_state_changed_cb, self);
+}
+
 static void
 drover_fleet_finalize (GObject *object)
 {
   DroverFleet *self = (DroverFleet *)object;
 
+  for (guint i = 0; i < self->printers->len; i++)
+    g_signal_handlers_disconnect_by_func (g_ptr_array_index (self->printers, i), printer_state_changed_cb, self);
   g_clear_pointer (&self->by_id, g_hash_table_unref);
+  g_clear_pointer (&self->counted_state, g_hash_table_unref);
   g_clear_pointer (&self->printers, g_ptr_array_unref);
 
   G_OBJECT_CLASS (drover_fleet_parent_class)->finalize (object);
@@ -117,6 +171,19 @@ drover_fleet_class_init (DroverFleetClass *klass)
                        G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * DroverFleet::state-counts-changed:
+   *
+   * How many printers are in some state changed: one changed state, or
+   * printers came or went.
+   */
+  signals[STATE_COUNTS_CHANGED] =
+    g_signal_new ("state-counts-changed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
 }
 
 static void
@@ -124,6 +191,7 @@ drover_fleet_init (DroverFleet *self)
 {
   self->printers = g_ptr_array_new_with_free_func (g_object_unref);
   self->by_id = g_hash_table_new (g_str_hash, g_str_equal);
+  self->counted_state = g_hash_table_new (NULL, NULL);
 }
 
 /**
@@ -148,6 +216,7 @@ insert_printer (DroverFleet   *self,
 
   g_ptr_array_add (self->printers, g_object_ref (printer));
   g_hash_table_insert (self->by_id, (gpointer)id, printer);
+  start_counting (self, printer);
 
   return TRUE;
 }
@@ -174,6 +243,7 @@ drover_fleet_add_printer (DroverFleet   *self,
 
   g_list_model_items_changed (G_LIST_MODEL (self), self->printers->len - 1, 0, 1);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PRINTERS]);
+  g_signal_emit (self, signals[STATE_COUNTS_CHANGED], 0);
 
   return TRUE;
 }
@@ -214,6 +284,7 @@ drover_fleet_add_printers (DroverFleet    *self,
     {
       g_list_model_items_changed (G_LIST_MODEL (self), position, 0, added);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PRINTERS]);
+      g_signal_emit (self, signals[STATE_COUNTS_CHANGED], 0);
     }
 
   return added;
@@ -245,10 +316,12 @@ drover_fleet_remove_printer (DroverFleet *self,
 
   /* The key is the printer's own string: drop it before the printer goes. */
   g_hash_table_remove (self->by_id, id);
+  stop_counting (self, printer);
   g_ptr_array_remove_index (self->printers, position);
 
   g_list_model_items_changed (G_LIST_MODEL (self), position, 1, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PRINTERS]);
+  g_signal_emit (self, signals[STATE_COUNTS_CHANGED], 0);
 
   return TRUE;
 }
@@ -270,11 +343,14 @@ drover_fleet_remove_all (DroverFleet *self)
   if (removed == 0)
     return;
 
+  for (guint i = 0; i < self->printers->len; i++)
+    stop_counting (self, g_ptr_array_index (self->printers, i));
   g_hash_table_remove_all (self->by_id);
   g_ptr_array_set_size (self->printers, 0);
 
   g_list_model_items_changed (G_LIST_MODEL (self), 0, removed, 0);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_PRINTERS]);
+  g_signal_emit (self, signals[STATE_COUNTS_CHANGED], 0);
 }
 
 /**
@@ -315,15 +391,8 @@ guint
 drover_fleet_count_in_state (DroverFleet        *self,
                              DroverPrinterState  state)
 {
-  guint count = 0;
-
   g_return_val_if_fail (DROVER_IS_FLEET (self), 0);
+  g_return_val_if_fail (state < DROVER_PRINTER_STATE_LAST, 0);
 
-  for (guint i = 0; i < self->printers->len; i++)
-    {
-      if (drover_printer_get_state (g_ptr_array_index (self->printers, i)) == state)
-        count++;
-    }
-
-  return count;
+  return self->counts[state];
 }
