@@ -1244,6 +1244,47 @@ test_threads (void)
     g_assert_cmpuint (GPOINTER_TO_UINT (g_thread_join (threads[i])), ==, 0);
 }
 
+/* OctoPrint's REST /api/job, for the job the MQTT plugin did not announce. */
+static void
+test_octoprint_job (void)
+{
+  /* Shaped as octoprint.md §3.6 describes it. */
+  static const char printing[] =
+    "{\"job\": {\"file\": {\"name\": \"benchy.gcode\", \"path\": \"folder/benchy.gcode\", \"display\": \"benchy.gcode\", "
+    "\"origin\": \"local\", \"size\": 1234567, \"date\": 1717000000}, \"estimatedPrintTime\": 3600.0, "
+    "\"user\": \"admin\"}, \"progress\": {\"completion\": 42.5, \"filepos\": 524691, \"printTime\": 1530, "
+    "\"printTimeLeft\": 2070, \"printTimeLeftOrigin\": \"linear\"}, \"state\": \"Printing\"}\n";
+  static const char idle[] =
+    "{\"job\": {\"file\": {\"name\": null, \"path\": null, \"display\": null, \"origin\": null, \"size\": null, "
+    "\"date\": null}}, \"progress\": {\"completion\": null, \"filepos\": null, \"printTime\": null, "
+    "\"printTimeLeft\": null}, \"state\": \"Operational\"}";
+  static const char error[] = "{\"state\": \"Offline after error\", \"error\": \"Thermal runaway\"}";
+  DroverUpdate update = { 0 };
+
+  g_assert_cmpint (drover_decode_octoprint_job ((const guint8 *)printing, strlen (printing), &update), ==, DROVER_DECODE_OK);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_PRINTING);
+  g_assert_cmpfloat_with_epsilon (update.progress, 0.425, 1e-9);
+  g_assert_cmpint (update.time_left, ==, 2070);
+  g_assert_cmpstr (update.current_file, ==, "folder/benchy.gcode");
+  drover_update_clear (&update);
+
+  g_assert_cmpint (drover_decode_octoprint_job ((const guint8 *)idle, strlen (idle), &update), ==, DROVER_DECODE_OK);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_IDLE);
+  g_assert_true (update.fields & DROVER_UPDATE_CURRENT_FILE);
+  g_assert_null (update.current_file);
+  g_assert_false (update.fields & DROVER_UPDATE_PROGRESS);
+  drover_update_clear (&update);
+
+  g_assert_cmpint (drover_decode_octoprint_job ((const guint8 *)error, strlen (error), &update), ==, DROVER_DECODE_OK);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_ERROR);
+  g_assert_cmpstr (update.error_text, ==, "Thermal runaway");
+  drover_update_clear (&update);
+
+  g_assert_cmpint (drover_decode_octoprint_job ((const guint8 *)"{\"state\": 7}", 12, &update), ==, DROVER_DECODE_MALFORMED);
+  g_assert_cmpint (drover_decode_octoprint_job ((const guint8 *)"<html>", 6, &update), ==, DROVER_DECODE_MALFORMED);
+  g_assert_cmpuint (update.fields, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1281,6 +1322,7 @@ main (int   argc,
   g_test_add_func ("/decode/strict-json", test_strict_json);
   g_test_add_func ("/decode/merge-two-diffs", test_merge_two_diffs);
   g_test_add_func ("/decode/threads", test_threads);
+  g_test_add_func ("/decode/octoprint-job", test_octoprint_job);
 
   return g_test_run ();
 }

@@ -394,3 +394,95 @@ drover_decode_octoprint (const char    *topic,
                                 status == DROVER_DECODE_OK ? _drover_topic_level_dup (&levels[1]) : NULL,
                                 key, update);
 }
+
+/**
+ * drover_decode_octoprint_job:
+ * @payload: the body of OctoPrint's `GET /api/job`
+ * @length: its length
+ * @update: (out caller-allocates): an empty update to fill
+ *
+ * The MQTT plugin says nothing about a job that was running before it
+ * connected, so Drover asks the REST API (octoprint.md §3.6): `state` is
+ * the state's text ("Operational", "Printing", "Paused", "Offline after
+ * error", …), `progress.completion` a percentage or null,
+ * `progress.printTimeLeft` seconds or null, `job.file.path` the file.
+ *
+ * Returns: %DROVER_DECODE_OK when @update holds the job's state
+ */
+DroverDecodeStatus
+drover_decode_octoprint_job (const guint8 *payload,
+                             gsize         length,
+                             DroverUpdate *update)
+{
+  DroverDecodeStatus status;
+  g_autoptr(JsonParser) parser = _drover_decode_parse (payload, length, &status);
+  JsonObject *root;
+  JsonObject *progress = NULL;
+  JsonObject *job = NULL;
+  JsonObject *file = NULL;
+  const char *state = NULL;
+  const char *path = NULL;
+  double completion;
+  double left;
+
+  if (parser == NULL)
+    return status;
+
+  root = _drover_decode_root_object (parser);
+  if (root == NULL || _drover_read_string (root, "state", &state) != DROVER_MEMBER_VALUE)
+    return DROVER_DECODE_MALFORMED;
+
+  if (g_str_has_prefix (state, "Printing") || g_str_has_prefix (state, "Starting") ||
+      g_str_equal (state, "Resuming") || g_str_equal (state, "Finishing") ||
+      g_str_equal (state, "Cancelling") || g_str_equal (state, "Sending file to SD"))
+    update->state = DROVER_PRINTER_STATE_PRINTING;
+  else if (g_str_equal (state, "Paused") || g_str_equal (state, "Pausing"))
+    update->state = DROVER_PRINTER_STATE_PAUSED;
+  else if (g_str_equal (state, "Operational"))
+    update->state = DROVER_PRINTER_STATE_IDLE;
+  else if (g_str_has_prefix (state, "Offline after error") || g_str_equal (state, "Error"))
+    update->state = DROVER_PRINTER_STATE_ERROR;
+  else if (g_str_equal (state, "Offline") || g_str_equal (state, "Closed"))
+    update->state = DROVER_PRINTER_STATE_OFFLINE;
+  else
+    return DROVER_DECODE_IGNORED;
+  update->fields |= DROVER_UPDATE_STATE;
+
+  if (update->state == DROVER_PRINTER_STATE_ERROR &&
+      _drover_read_string (root, "error", &path) == DROVER_MEMBER_VALUE)
+    {
+      update->error_text = g_strdup (path);
+      update->fields |= DROVER_UPDATE_ERROR_TEXT;
+    }
+  path = NULL;
+
+  if (_drover_read_object (root, "progress", &progress) == DROVER_MEMBER_VALUE)
+    {
+      if (_drover_read_number (progress, "completion", &completion) == DROVER_MEMBER_VALUE &&
+          completion >= 0 && completion <= 100)
+        {
+          update->progress = completion / 100.0;
+          update->fields |= DROVER_UPDATE_PROGRESS;
+        }
+      if (_drover_read_number (progress, "printTimeLeft", &left) == DROVER_MEMBER_VALUE && left >= 0)
+        {
+          update->time_left = (gint64)left;
+          update->fields |= DROVER_UPDATE_TIME_LEFT;
+        }
+    }
+
+  if (_drover_read_object (root, "job", &job) == DROVER_MEMBER_VALUE &&
+      _drover_read_object (job, "file", &file) == DROVER_MEMBER_VALUE &&
+      _drover_read_string (file, "path", &path) == DROVER_MEMBER_VALUE)
+    {
+      update->current_file = g_strdup (path);
+      update->fields |= DROVER_UPDATE_CURRENT_FILE;
+    }
+  else if (update->state == DROVER_PRINTER_STATE_IDLE)
+    {
+      update->current_file = NULL;
+      update->fields |= DROVER_UPDATE_CURRENT_FILE;
+    }
+
+  return DROVER_DECODE_OK;
+}

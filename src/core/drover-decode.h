@@ -43,4 +43,8 @@ DroverDecodeStatus drover_decode_bambu     (const char    *topic,
                                             char         **key,
                                             DroverUpdate  *update);
 
+DroverDecodeStatus drover_decode_octoprint_job (const guint8 *payload,
+                                                gsize         length,
+                                                DroverUpdate *update);
+
 G_END_DECLS

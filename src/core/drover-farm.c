@@ -12,7 +12,14 @@
 
 #include "config.h"
 
+#include <libsoup/soup.h>
+
+#include "drover-decode.h"
 #include "drover-farm.h"
+
+/* OctoPrint's plugin is silent about a job that ran before it connected
+ * and publishes temperatures only on change: ask its REST API now and then. */
+#define OCTOPRINT_POLL_SECONDS 15
 
 struct _DroverFarm
 {
@@ -23,6 +30,9 @@ struct _DroverFarm
   DroverTelemetry *telemetry;
   GPtrArray       *links;      /* DroverMqttLink */
   GPtrArray       *added;      /* printer ids this farm put in the fleet */
+  SoupSession     *http;
+  GCancellable    *cancellable;
+  guint            poll_source;
 };
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
@@ -33,6 +43,8 @@ drover_farm_dispose (GObject *object)
   DroverFarm *self = (DroverFarm *)object;
 
   drover_farm_stop (self);
+  g_clear_object (&self->http);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->telemetry);
   g_clear_object (&self->fleet);
 
@@ -89,6 +101,70 @@ drover_farm_new (DroverFleet     *fleet,
   self->telemetry = drover_telemetry_new (fleet);
 
   return self;
+}
+
+typedef struct
+{
+  DroverTelemetry *telemetry;
+  char            *printer_id;
+} PollData;
+
+static void
+poll_data_free (PollData *data)
+{
+  g_clear_object (&data->telemetry);
+  g_free (data->printer_id);
+  g_free (data);
+}
+
+static void
+job_answered_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  PollData *data = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, NULL);
+  DroverUpdate update = { 0 };
+
+  if (body != NULL && message != NULL && soup_message_get_status (message) == SOUP_STATUS_OK &&
+      drover_decode_octoprint_job (g_bytes_get_data (body, NULL), g_bytes_get_size (body), &update) == DROVER_DECODE_OK)
+    drover_telemetry_queue_update (data->telemetry, data->printer_id, &update);
+
+  drover_update_clear (&update);
+  poll_data_free (data);
+}
+
+static gboolean
+poll_octoprint_cb (gpointer user_data)
+{
+  DroverFarm *self = user_data;
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      g_autofree char *url = NULL;
+      g_autoptr(SoupMessage) message = NULL;
+      PollData *data;
+
+      if (entry->connector != DROVER_CONNECTOR_OCTOPRINT || entry->http_url == NULL || entry->api_key == NULL)
+        continue;
+
+      url = g_strconcat (entry->http_url, "/api/job", NULL);
+      message = soup_message_new (SOUP_METHOD_GET, url);
+      if (message == NULL)
+        continue;
+      soup_message_headers_replace (soup_message_get_request_headers (message), "X-Api-Key", entry->api_key);
+
+      data = g_new0 (PollData, 1);
+      data->telemetry = g_object_ref (self->telemetry);
+      data->printer_id = g_strdup (entry->id);
+      soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, self->cancellable,
+                                        job_answered_cb, data);
+    }
+
+  return G_SOURCE_CONTINUE;
 }
 
 static char *
@@ -172,6 +248,11 @@ drover_farm_start (DroverFarm  *self,
         return FALSE;
     }
 
+  self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION, NULL);
+  self->cancellable = g_cancellable_new ();
+  poll_octoprint_cb (self);
+  self->poll_source = g_timeout_add_seconds (OCTOPRINT_POLL_SECONDS, poll_octoprint_cb, self);
+
   return TRUE;
 }
 
@@ -184,6 +265,10 @@ void
 drover_farm_stop (DroverFarm *self)
 {
   g_return_if_fail (DROVER_IS_FARM (self));
+
+  g_clear_handle_id (&self->poll_source, g_source_remove);
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
 
   for (guint i = 0; self->links != NULL && i < self->links->len; i++)
     drover_mqtt_link_stop (g_ptr_array_index (self->links, i));

@@ -353,6 +353,43 @@ drover_telemetry_feed (DroverTelemetry *self,
     schedule_flush (self);
 }
 
+/**
+ * drover_telemetry_queue_update:
+ * @printer_id: the fleet's id of the printer
+ * @update: what an answer other than MQTT said (an HTTP poll)
+ *
+ * Queues @update as if a message had said it. Safe from any thread.
+ */
+void
+drover_telemetry_queue_update (DroverTelemetry    *self,
+                               const char         *printer_id,
+                               const DroverUpdate *update)
+{
+  Pending *pending;
+  gboolean schedule = FALSE;
+
+  g_return_if_fail (DROVER_IS_TELEMETRY (self));
+
+  g_mutex_lock (&self->lock);
+  pending = g_hash_table_lookup (self->pending, printer_id);
+  if (pending == NULL)
+    {
+      pending = g_new0 (Pending, 1);
+      pending->printer_id = g_strdup (printer_id);
+      g_hash_table_insert (self->pending, pending->printer_id, pending);
+    }
+  drover_update_merge (&pending->update, update);
+  if (!self->flush_scheduled)
+    {
+      self->flush_scheduled = TRUE;
+      schedule = TRUE;
+    }
+  g_mutex_unlock (&self->lock);
+
+  if (schedule)
+    schedule_flush (self);
+}
+
 static void
 apply (DroverPrinter      *printer,
        const DroverUpdate *update,

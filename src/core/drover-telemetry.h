@@ -9,6 +9,7 @@
 
 #include "drover-fleet.h"
 #include "drover-mqtt-link.h"
+#include "drover-update.h"
 
 G_BEGIN_DECLS
 
@@ -40,6 +41,9 @@ void             drover_telemetry_feed                (DroverTelemetry       *se
                                                        const guint8          *payload,
                                                        gsize                  length);
 void             drover_telemetry_flush               (DroverTelemetry       *self);
+void             drover_telemetry_queue_update        (DroverTelemetry       *self,
+                                                       const char            *printer_id,
+                                                       const DroverUpdate    *update);
 void             drover_telemetry_get_counts          (DroverTelemetry       *self,
                                                        DroverTelemetryCounts *counts);
 void             drover_telemetry_set_offline_timeout (DroverTelemetry       *self,
