@@ -33,6 +33,7 @@ struct _DroverFarm
   SoupSession     *http;
   GCancellable    *cancellable;
   guint            poll_source;
+  guint            first_poll_source;
 };
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
@@ -167,6 +168,18 @@ poll_octoprint_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+first_poll_cb (gpointer user_data)
+{
+  DroverFarm *self = user_data;
+
+  self->first_poll_source = 0;
+  poll_octoprint_cb (self);
+  self->poll_source = g_timeout_add_seconds (OCTOPRINT_POLL_SECONDS, poll_octoprint_cb, self);
+
+  return G_SOURCE_REMOVE;
+}
+
 static char *
 client_id (const char *suffix)
 {
@@ -250,8 +263,9 @@ drover_farm_start (DroverFarm  *self,
 
   self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION, NULL);
   self->cancellable = g_cancellable_new ();
-  poll_octoprint_cb (self);
-  self->poll_source = g_timeout_add_seconds (OCTOPRINT_POLL_SECONDS, poll_octoprint_cb, self);
+  /* The first answer must land after the plugin's retained "idle"
+   * progress, which arrives as soon as the link subscribes. */
+  self->first_poll_source = g_timeout_add_seconds (2, first_poll_cb, self);
 
   return TRUE;
 }
@@ -267,6 +281,7 @@ drover_farm_stop (DroverFarm *self)
   g_return_if_fail (DROVER_IS_FARM (self));
 
   g_clear_handle_id (&self->poll_source, g_source_remove);
+  g_clear_handle_id (&self->first_poll_source, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
 
