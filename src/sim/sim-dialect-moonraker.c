@@ -320,36 +320,6 @@ moonraker_offline (SimPrinter *printer)
 
 /* JSON-RPC */
 
-static char *
-id_json (JsonNode *id)
-{
-  if (id == NULL)
-    return g_strdup ("null");
-
-  return json_to_string (id, FALSE);
-}
-
-static char *
-error_response (JsonNode   *id,
-                int         code,
-                const char *message)
-{
-  g_autofree char *id_text = id_json (id);
-  g_autofree char *message_json = sim_json_string (message);
-
-  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":%s},\"id\":%s}",
-                          code, message_json, id_text);
-}
-
-static char *
-result_response (JsonNode   *id,
-                 const char *result_json)
-{
-  g_autofree char *id_text = id_json (id);
-
-  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"result\":%s,\"id\":%s}", result_json, id_text);
-}
-
 static int
 compare_paths (gconstpointer a,
                gconstpointer b)
@@ -440,9 +410,9 @@ call_method (SimPrinter *printer,
       g_autofree char *list = NULL;
 
       if (!g_str_equal (root, "gcodes"))
-        return result_response (id, "[]");
+        return sim_jsonrpc_result (id, "[]");
       list = files_list_json (printer);
-      return result_response (id, list);
+      return sim_jsonrpc_result (id, list);
     }
 
   if (g_str_equal (method, "server.gcode_store"))
@@ -450,7 +420,7 @@ call_method (SimPrinter *printer,
       gint64 count = params != NULL ? json_object_get_int_member_with_default (params, "count", -1) : -1;
       g_autofree char *store = gcode_store_json (printer, count);
 
-      return result_response (id, store);
+      return sim_jsonrpc_result (id, store);
     }
 
   if (g_str_equal (method, "printer.gcode.script"))
@@ -458,9 +428,9 @@ call_method (SimPrinter *printer,
       const char *script = params != NULL ? json_object_get_string_member_with_default (params, "script", NULL) : NULL;
 
       if (script == NULL)
-        return error_response (id, -32602, "Invalid params: script");
+        return sim_jsonrpc_error (id, -32602, "Invalid params: script");
       sim_printer_run_gcode (printer, script);
-      return result_response (id, "\"ok\"");
+      return sim_jsonrpc_result (id, "\"ok\"");
     }
 
   if (g_str_equal (method, "printer.print.start"))
@@ -468,12 +438,12 @@ call_method (SimPrinter *printer,
       const char *filename = params != NULL ? json_object_get_string_member_with_default (params, "filename", NULL) : NULL;
 
       if (filename == NULL)
-        return error_response (id, -32602, "Invalid params: filename");
+        return sim_jsonrpc_error (id, -32602, "Invalid params: filename");
       while (*filename == '/')
         filename++;
       if (!sim_printer_start_job (printer, filename, &error))
-        return error_response (id, 400, error->message);
-      return result_response (id, "\"ok\"");
+        return sim_jsonrpc_error (id, 400, error->message);
+      return sim_jsonrpc_result (id, "\"ok\"");
     }
 
   if (g_str_equal (method, "printer.print.pause") ||
@@ -490,8 +460,8 @@ call_method (SimPrinter *printer,
         ok = sim_printer_cancel (printer, &error);
 
       if (!ok)
-        return error_response (id, 400, error->message);
-      return result_response (id, "\"ok\"");
+        return sim_jsonrpc_error (id, 400, error->message);
+      return sim_jsonrpc_result (id, "\"ok\"");
     }
 
   if (g_str_equal (method, "printer.emergency_stop"))
@@ -502,7 +472,7 @@ call_method (SimPrinter *printer,
       printer->state = SIM_STATE_ERROR;
       g_free (printer->error_text);
       printer->error_text = g_strdup ("Shutdown due to webhooks request");
-      return result_response (id, "\"ok\"");
+      return sim_jsonrpc_result (id, "\"ok\"");
     }
 
   if (g_str_equal (method, "printer.objects.query"))
@@ -512,7 +482,7 @@ call_method (SimPrinter *printer,
       g_autofree char *status = build_status (printer, &scratch, TRUE);
 
       published_clear (&scratch);
-      return result_response (id, status);
+      return sim_jsonrpc_result (id, status);
     }
 
   /* Registered for WebSocket and HTTP only (file_manager.py, authorization.py, mqtt.py). */
@@ -522,9 +492,9 @@ call_method (SimPrinter *printer,
       g_str_equal (method, "server.mqtt.subscribe") ||
       g_str_equal (method, "server.connection.identify") ||
       g_str_equal (method, "server.websocket.id"))
-    return error_response (id, -32601, "Method not found for transport MQTT");
+    return sim_jsonrpc_error (id, -32601, "Method not found for transport MQTT");
 
-  return error_response (id, -32601, "Method not found");
+  return sim_jsonrpc_error (id, -32601, "Method not found");
 }
 
 static char *
@@ -538,23 +508,23 @@ process_request (SimPrinter *printer,
   const char *method;
 
   if (!JSON_NODE_HOLDS_OBJECT (request))
-    return error_response (NULL, -32600, "Invalid Request");
+    return sim_jsonrpc_error (NULL, -32600, "Invalid Request");
 
   object = json_node_get_object (request);
   id = json_object_get_member (object, "id");
 
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "jsonrpc", NULL), "2.0") != 0)
-    return error_response (id, -32600, "Invalid Request");
+    return sim_jsonrpc_error (id, -32600, "Invalid Request");
 
   method = json_object_get_string_member_with_default (object, "method", NULL);
   if (method == NULL)
-    return error_response (id, -32600, "Invalid Request");
+    return sim_jsonrpc_error (id, -32600, "Invalid Request");
 
   params_node = json_object_get_member (object, "params");
   if (params_node != NULL)
     {
       if (!JSON_NODE_HOLDS_OBJECT (params_node))
-        return error_response (id, -32602, "Invalid params:");
+        return sim_jsonrpc_error (id, -32602, "Invalid params:");
       params = json_node_get_object (params_node);
 
       if (json_object_has_member (params, "mqtt_timestamp"))
@@ -563,7 +533,7 @@ process_request (SimPrinter *printer,
 
           json_object_remove_member (params, "mqtt_timestamp");
           if (seen_timestamp (get (printer), timestamp))
-            return error_response (id, -10000, "Duplicate MQTT Request");
+            return sim_jsonrpc_error (id, -10000, "Duplicate MQTT Request");
         }
     }
 
@@ -592,7 +562,7 @@ moonraker_handle_message (SimPrinter *printer,
   JsonNode *root;
 
   if (!json_parser_load_from_data (parser, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), NULL))
-    response = error_response (NULL, -32700, "Parse error");
+    response = sim_jsonrpc_error (NULL, -32700, "Parse error");
   else if (JSON_NODE_HOLDS_ARRAY (json_parser_get_root (parser)))
     {
       JsonArray *batch = json_node_get_array (json_parser_get_root (parser));

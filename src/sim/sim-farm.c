@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "sim-farm.h"
 #include "sim-gcode.h"
 
@@ -143,6 +145,46 @@ sim_json_number (double value)
     }
 
   return g_strdup (buffer);
+}
+
+static char *
+jsonrpc_id (JsonNode *id)
+{
+  return id != NULL ? json_to_string (id, FALSE) : g_strdup ("null");
+}
+
+/**
+ * sim_jsonrpc_error:
+ * @id: (nullable): the request's id
+ *
+ * Returns: (transfer full): a JSON-RPC 2.0 error response, compact as
+ *   Moonraker writes it
+ */
+char *
+sim_jsonrpc_error (JsonNode   *id,
+                   int         code,
+                   const char *message)
+{
+  g_autofree char *id_text = jsonrpc_id (id);
+  g_autofree char *message_json = sim_json_string (message);
+
+  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":%s},\"id\":%s}",
+                          code, message_json, id_text);
+}
+
+/**
+ * sim_jsonrpc_result:
+ * @result_json: the result, already JSON
+ *
+ * Returns: (transfer full): a JSON-RPC 2.0 result response
+ */
+char *
+sim_jsonrpc_result (JsonNode   *id,
+                    const char *result_json)
+{
+  g_autofree char *id_text = jsonrpc_id (id);
+
+  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"result\":%s,\"id\":%s}", result_json, id_text);
 }
 
 char *

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "sim-mqtt.h"
 
@@ -244,5 +245,10 @@ gboolean     sim_printer_is_busy         (SimPrinter           *printer);
 char        *sim_json_string             (const char           *text);
 char        *sim_iso8601_now             (void);
 char        *sim_json_number             (double                value);
+char        *sim_jsonrpc_error           (JsonNode             *id,
+                                          int                   code,
+                                          const char           *message);
+char        *sim_jsonrpc_result          (JsonNode             *id,
+                                          const char           *result_json);
 
 G_END_DECLS

@@ -1245,36 +1245,6 @@ moonraker_request (SimHttp           *self,
 
 /* Moonraker over the WebSocket: JSON-RPC 2.0 */
 
-static char *
-rpc_id_json (JsonNode *id)
-{
-  if (id == NULL)
-    return g_strdup ("null");
-
-  return json_to_string (id, FALSE);
-}
-
-static char *
-rpc_error (JsonNode   *id,
-           int         code,
-           const char *message)
-{
-  g_autofree char *id_text = rpc_id_json (id);
-  g_autofree char *message_json = sim_json_string (message);
-
-  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":%s},\"id\":%s}",
-                          code, message_json, id_text);
-}
-
-static char *
-rpc_result (JsonNode   *id,
-            const char *result)
-{
-  g_autofree char *id_text = rpc_id_json (id);
-
-  return g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"result\":%s,\"id\":%s}", result, id_text);
-}
-
 static const char * const client_types[] = { "web", "mobile", "desktop", "display", "bot", "agent", "other" };
 
 static void
@@ -1428,14 +1398,14 @@ socket_process (Socket   *socket,
   id = json_object_get_member (object, "id");
 
   if (g_strcmp0 (json_object_get_string_member_with_default (object, "jsonrpc", ""), "2.0") != 0)
-    return rpc_error (id, -32600, "Invalid Request");
+    return sim_jsonrpc_error (id, -32600, "Invalid Request");
 
   /* No method: a response to a request of ours, which we never send. */
   method_node = json_object_get_member (object, "method");
   if (method_node == NULL)
     return NULL;
   if (!JSON_NODE_HOLDS_VALUE (method_node) || json_node_get_value_type (method_node) != G_TYPE_STRING)
-    return rpc_error (id, -32600, "Invalid Request");
+    return sim_jsonrpc_error (id, -32600, "Invalid Request");
   method = json_node_get_string (method_node);
 
   for (guint i = 0; i < G_N_ELEMENTS (rpc_methods); i++)
@@ -1444,13 +1414,13 @@ socket_process (Socket   *socket,
         known = (int)i;
     }
   if (known < 0)
-    return rpc_error (id, -32601, "Method not found");
+    return sim_jsonrpc_error (id, -32601, "Method not found");
 
   params_node = json_object_get_member (object, "params");
   if (params_node != NULL)
     {
       if (!JSON_NODE_HOLDS_OBJECT (params_node))
-        return rpc_error (id, -32602, "Invalid params:");
+        return sim_jsonrpc_error (id, -32602, "Invalid params:");
       params = json_node_get_object (params_node);
     }
 
@@ -1467,13 +1437,13 @@ socket_process (Socket   *socket,
         code = -32601;
       else if (code == 401)
         code = -32602;
-      return rpc_error (id, code, outcome.message);
+      return sim_jsonrpc_error (id, code, outcome.message);
     }
 
   if (id == NULL)
     return NULL;
 
-  return rpc_result (id, outcome.result);
+  return sim_jsonrpc_result (id, outcome.result);
 }
 
 static void
@@ -1488,7 +1458,7 @@ socket_message_cb (SoupWebsocketConnection *connection,
   JsonNode *root;
 
   if (!json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), NULL))
-    response = rpc_error (NULL, -32700, "Parse error");
+    response = sim_jsonrpc_error (NULL, -32700, "Parse error");
   else if (JSON_NODE_HOLDS_ARRAY (root = json_parser_get_root (parser)))
     {
       JsonArray *batch = json_node_get_array (root);
