@@ -29,6 +29,7 @@ struct _DroverPrinterCard
   GtkImage       *state_icon;
   GtkLabel       *state_label;
   GtkLabel       *seen_label;
+  GtkLabel       *error_label;
   GtkLabel       *hotend_label;
   GtkLabel       *bed_label;
   GtkWidget      *job_box;
@@ -83,6 +84,10 @@ update_card (DroverPrinterCard *self)
 
   gtk_image_set_from_icon_name (self->state_icon, drover_printer_state_get_icon_name (state));
   gtk_label_set_label (self->state_label, drover_printer_state_to_string (state));
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->state_label), drover_printer_get_error_text (printer));
+  gtk_label_set_label (self->error_label, drover_printer_get_error_text (printer));
+  gtk_widget_set_visible (GTK_WIDGET (self->error_label),
+                          state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL);
   for (guint i = 0; i < G_N_ELEMENTS (state_classes); i++)
     {
       if (i == state)
@@ -140,9 +145,12 @@ update_card (DroverPrinterCard *self)
     }
 
   /* Screen readers get the card in one sentence. */
-  accessible = g_strdup_printf ("%s, %s%s%s",
+  accessible = g_strdup_printf ("%s, %s%s%s%s%s",
                                 drover_printer_get_display_name (printer),
                                 drover_printer_state_to_string (state),
+                                state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL ? ": " : "",
+                                state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL
+                                  ? drover_printer_get_error_text (printer) : "",
                                 progress != NULL ? ", " : "",
                                 progress != NULL ? progress : "");
   gtk_accessible_update_property (GTK_ACCESSIBLE (self),
@@ -224,6 +232,7 @@ drover_printer_card_class_init (DroverPrinterCardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, state_icon);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, state_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, seen_label);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, error_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, hotend_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, bed_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, job_box);

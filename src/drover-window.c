@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "drover-printer-card.h"
+#include "drover-printer-page.h"
 #include "drover-window.h"
 
 struct _DroverWindow
@@ -39,6 +40,8 @@ struct _DroverWindow
   GtkDropDown          *sort_order;
   GtkLabel             *counts_label;
   GtkStack             *fleet_stack;
+  GtkWidget            *back_button;
+  DroverPrinterPage    *printer_page;
 
   GtkCustomFilter      *filter;
   GtkCustomSorter      *sorter;
@@ -65,6 +68,14 @@ update_title (DroverWindow *self)
 {
   g_autofree char *subtitle = NULL;
   guint n_printers;
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "printer") == 0)
+    {
+      DroverPrinter *printer = drover_printer_page_get_printer (self->printer_page);
+
+      adw_window_title_set_subtitle (self->window_title, printer != NULL ? drover_printer_get_display_name (printer) : NULL);
+      return;
+    }
 
   if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "fleet") != 0)
     {
@@ -270,6 +281,8 @@ show_page (DroverWindow *self,
   gtk_stack_set_visible_child_name (self->main_stack, name);
   gtk_spinner_set_spinning (self->starting_spinner, starting);
   gtk_widget_set_visible (self->demo_bar, self->showing_demo);
+  gtk_widget_set_visible (self->back_button, g_str_equal (name, "printer"));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.back", g_str_equal (name, "printer"));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo",
                                  self->showing_demo && (fleet || starting || g_str_equal (name, "failed")));
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !fleet && !starting);
@@ -386,6 +399,33 @@ n_printers_changed_cb (DroverWindow *self)
 {
   update_title (self);
   update_no_match (self);
+}
+
+static void
+printer_activated_cb (DroverWindow *self,
+                      guint         position)
+{
+  g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (self->selection), position);
+  DroverApplication *app = get_application (self);
+
+  if (printer == NULL)
+    return;
+
+  drover_printer_page_set_printer (self->printer_page, printer,
+                                   app != NULL ? drover_application_get_farm (app) : NULL);
+  show_page (self, "printer");
+}
+
+static void
+back_action (GtkWidget  *widget,
+             const char *action_name,
+             GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+
+  drover_printer_page_set_printer (self->printer_page, NULL, NULL);
+  show_page (self, "fleet");
+  gtk_widget_grab_focus (GTK_WIDGET (self->fleet_grid));
 }
 
 static void
@@ -526,8 +566,9 @@ drover_window_class_init (DroverWindowClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /* The list item factory builds cards by type name. */
+  /* The list item factory and the template build these by type name. */
   g_type_ensure (DROVER_TYPE_PRINTER_CARD);
+  g_type_ensure (DROVER_TYPE_PRINTER_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/drover/Drover/drover-window.ui");
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, window_title);
@@ -546,6 +587,12 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, sort_changed_cb);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, printer_page);
+  gtk_widget_class_bind_template_callback (widget_class, printer_activated_cb);
+  gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.back", NULL);
 
   gtk_widget_class_install_action (widget_class, "win.open-demo", NULL, open_demo_action);
   gtk_widget_class_install_action (widget_class, "win.close-demo", NULL, close_demo_action);

@@ -199,6 +199,32 @@ find_widgets (GtkWidget  *widget,
     find_widgets (child, drop_downs, search);
 }
 
+static GtkWidget *
+find_grid (GtkWidget *widget)
+{
+  if (GTK_IS_GRID_VIEW (widget))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_grid (child);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* The page shows a topic once a message about the printer came in. */
+static gboolean
+page_shows_message (gpointer window)
+{
+  g_autofree char *text = visible_text (window);
+
+  return strstr (text, " at ") != NULL && strstr (text, "Nothing received yet") == NULL;
+}
+
 /* The search entry reports after a short delay: wait for it. */
 static gboolean
 shown_is_two (gpointer window)
@@ -285,6 +311,23 @@ test_window_demo_farm (void)
     g_assert_nonnull (strstr (text, "No Printers Match"));
     gtk_editable_set_text (GTK_EDITABLE (search), "");
     g_assert_true (iterate_until (shown_is_all, window));
+  }
+
+  /* A card opens the printer's page: live values, connection, its last
+   * message as it arrived; Back returns to the farm. */
+  {
+    GtkWidget *grid = find_grid (GTK_WIDGET (window));
+    g_autofree char *page_text = NULL;
+
+    g_assert_nonnull (grid);
+    g_signal_emit_by_name (grid, "activate", 0);
+    g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "printer");
+    g_assert_true (iterate_until (page_shows_message, window));
+    page_text = visible_text (GTK_WIDGET (window));
+    g_assert_nonnull (strstr (page_text, "Known on the Broker As"));
+    g_assert_nonnull (strstr (page_text, "tcp://127.0.0.1:"));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
+    g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
   }
   close_window (window);
 

@@ -316,3 +316,67 @@ drover_farm_get_telemetry (DroverFarm *self)
 
   return self->telemetry;
 }
+
+/**
+ * drover_farm_find_entry:
+ * @printer_id: a printer of this farm
+ *
+ * Returns: (transfer none) (nullable): how the inventory describes it
+ */
+DroverPrinterEntry *
+drover_farm_find_entry (DroverFarm *self,
+                        const char *printer_id)
+{
+  GPtrArray *printers;
+
+  g_return_val_if_fail (DROVER_IS_FARM (self), NULL);
+
+  printers = drover_inventory_get_printers (self->inventory);
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+
+      if (g_strcmp0 (entry->id, printer_id) == 0)
+        return entry;
+    }
+
+  return NULL;
+}
+
+/**
+ * drover_farm_find_link:
+ * @printer_id: a printer of this farm
+ *
+ * Returns: (transfer none) (nullable): the connection its messages come on
+ */
+DroverMqttLink *
+drover_farm_find_link (DroverFarm *self,
+                       const char *printer_id)
+{
+  DroverPrinterEntry *entry;
+
+  g_return_val_if_fail (DROVER_IS_FARM (self), NULL);
+
+  entry = drover_farm_find_entry (self, printer_id);
+  if (entry == NULL)
+    return NULL;
+
+  for (guint i = 0; i < self->links->len; i++)
+    {
+      DroverMqttLink *link = g_ptr_array_index (self->links, i);
+      const char *uri = drover_mqtt_link_get_uri (link);
+
+      if (entry->broker == NULL && g_strcmp0 (uri, entry->uri) == 0)
+        return link;
+
+      if (entry->broker != NULL)
+        {
+          DroverBrokerEntry *broker = drover_inventory_find_broker (self->inventory, entry->broker);
+
+          if (broker != NULL && g_strcmp0 (uri, broker->uri) == 0)
+            return link;
+        }
+    }
+
+  return NULL;
+}

@@ -24,5 +24,9 @@ gboolean         drover_farm_start         (DroverFarm       *self,
 void             drover_farm_stop          (DroverFarm       *self);
 GPtrArray       *drover_farm_get_links     (DroverFarm       *self);
 DroverTelemetry *drover_farm_get_telemetry (DroverFarm       *self);
+DroverPrinterEntry *drover_farm_find_entry (DroverFarm       *self,
+                                            const char       *printer_id);
+DroverMqttLink  *drover_farm_find_link     (DroverFarm       *self,
+                                            const char       *printer_id);
 
 G_END_DECLS

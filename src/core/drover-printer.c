@@ -24,6 +24,7 @@ struct _DroverPrinter
   char                *id;
   char                *display_name;
   char                *current_file;
+  char                *error_text;
   GDateTime           *last_seen;
   double               hotend_temperature;
   double               hotend_target;
@@ -50,6 +51,7 @@ enum {
   PROP_PROGRESS,
   PROP_TIME_LEFT,
   PROP_CURRENT_FILE,
+  PROP_ERROR_TEXT,
   PROP_LAST_SEEN,
   N_PROPS
 };
@@ -64,6 +66,7 @@ drover_printer_finalize (GObject *object)
   g_clear_pointer (&self->id, g_free);
   g_clear_pointer (&self->display_name, g_free);
   g_clear_pointer (&self->current_file, g_free);
+  g_clear_pointer (&self->error_text, g_free);
   g_clear_pointer (&self->last_seen, g_date_time_unref);
 
   G_OBJECT_CLASS (drover_printer_parent_class)->finalize (object);
@@ -121,6 +124,10 @@ drover_printer_get_property (GObject    *object,
 
     case PROP_CURRENT_FILE:
       g_value_set_string (value, self->current_file);
+      break;
+
+    case PROP_ERROR_TEXT:
+      g_value_set_string (value, self->error_text);
       break;
 
     case PROP_LAST_SEEN:
@@ -184,6 +191,10 @@ drover_printer_set_property (GObject      *object,
 
     case PROP_CURRENT_FILE:
       drover_printer_set_current_file (self, g_value_get_string (value));
+      break;
+
+    case PROP_ERROR_TEXT:
+      drover_printer_set_error_text (self, g_value_get_string (value));
       break;
 
     case PROP_LAST_SEEN:
@@ -286,6 +297,16 @@ drover_printer_class_init (DroverPrinterClass *klass)
 
   properties[PROP_CURRENT_FILE] =
     g_param_spec_string ("current-file", NULL, NULL,
+                         NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * DroverPrinter:error-text:
+   *
+   * The printer's own words for its fault, or %NULL.
+   */
+  properties[PROP_ERROR_TEXT] =
+    g_param_spec_string ("error-text", NULL, NULL,
                          NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
@@ -553,6 +574,33 @@ drover_printer_set_current_file (DroverPrinter *self,
 
   if (drover_set_str (&self->current_file, file_name))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CURRENT_FILE]);
+}
+
+/**
+ * drover_printer_get_error_text:
+ * @self: a #DroverPrinter
+ *
+ * Returns: (transfer none) (nullable): what the printer said is wrong
+ */
+const char *
+drover_printer_get_error_text (DroverPrinter *self)
+{
+  g_return_val_if_fail (DROVER_IS_PRINTER (self), NULL);
+
+  return self->error_text;
+}
+
+void
+drover_printer_set_error_text (DroverPrinter *self,
+                               const char    *error_text)
+{
+  g_return_if_fail (DROVER_IS_PRINTER (self));
+
+  if (error_text != NULL && error_text[0] == '\0')
+    error_text = NULL;
+
+  if (drover_set_str (&self->error_text, error_text))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ERROR_TEXT]);
 }
 
 /**

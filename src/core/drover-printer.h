@@ -47,6 +47,9 @@ void                 drover_printer_set_time_left       (DroverPrinter       *se
 const char          *drover_printer_get_current_file    (DroverPrinter       *self);
 void                 drover_printer_set_current_file    (DroverPrinter       *self,
                                                          const char          *file_name);
+const char          *drover_printer_get_error_text      (DroverPrinter       *self);
+void                 drover_printer_set_error_text      (DroverPrinter       *self,
+                                                         const char          *error_text);
 GDateTime           *drover_printer_get_last_seen       (DroverPrinter       *self);
 void                 drover_printer_set_last_seen       (DroverPrinter       *self,
                                                          GDateTime           *when);

@@ -25,11 +25,31 @@
 #define FRAME_MS                16
 #define DEFAULT_OFFLINE_TIMEOUT 60
 
+#define LAST_MESSAGE_MAX 8192
+
 typedef struct
 {
   char         *printer_id;
   DroverUpdate  update;
+  char         *last_topic;     /* the newest message, kept for diagnosis */
+  GBytes       *last_payload;
 } Pending;
+
+typedef struct
+{
+  char      *topic;
+  GBytes    *payload;
+  GDateTime *received;
+} LastMessage;
+
+static void
+last_message_free (LastMessage *message)
+{
+  g_free (message->topic);
+  g_clear_pointer (&message->payload, g_bytes_unref);
+  g_clear_pointer (&message->received, g_date_time_unref);
+  g_free (message);
+}
 
 struct _DroverTelemetry
 {
@@ -49,6 +69,7 @@ struct _DroverTelemetry
   DroverTelemetryCounts  counts;      /* under lock */
 
   GHashTable            *last_heard;  /* printer id -> gint64 monotonic µs; main thread */
+  GHashTable            *last_messages; /* printer id -> LastMessage; main thread */
   guint                  offline_timeout;
   guint                  offline_source;
 };
@@ -60,6 +81,8 @@ pending_free (Pending *pending)
 {
   g_free (pending->printer_id);
   drover_update_clear (&pending->update);
+  g_free (pending->last_topic);
+  g_clear_pointer (&pending->last_payload, g_bytes_unref);
   g_free (pending);
 }
 
@@ -83,6 +106,7 @@ drover_telemetry_finalize (GObject *object)
   g_clear_pointer (&self->routes, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->last_heard, g_hash_table_unref);
+  g_clear_pointer (&self->last_messages, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
 
@@ -107,6 +131,7 @@ drover_telemetry_init (DroverTelemetry *self)
   self->routes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)pending_free);
   self->last_heard = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->last_messages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)last_message_free);
 }
 
 static gboolean
@@ -320,6 +345,10 @@ drover_telemetry_feed (DroverTelemetry *self,
               g_hash_table_insert (self->pending, pending->printer_id, pending);
             }
           drover_update_merge (&pending->update, &update);
+          g_free (pending->last_topic);
+          pending->last_topic = g_strdup (topic);
+          g_clear_pointer (&pending->last_payload, g_bytes_unref);
+          pending->last_payload = g_bytes_new (payload, MIN (length, LAST_MESSAGE_MAX));
 
           if (!self->flush_scheduled)
             {
@@ -426,6 +455,10 @@ apply (DroverPrinter      *printer,
     drover_printer_set_time_left (printer, update->time_left);
   if (fields & DROVER_UPDATE_CURRENT_FILE)
     drover_printer_set_current_file (printer, update->current_file);
+  if (fields & DROVER_UPDATE_ERROR_TEXT)
+    drover_printer_set_error_text (printer, update->error_text);
+  else if ((fields & DROVER_UPDATE_STATE) && update->state != DROVER_PRINTER_STATE_ERROR)
+    drover_printer_set_error_text (printer, NULL);
 }
 
 /**
@@ -461,6 +494,16 @@ drover_telemetry_flush (DroverTelemetry *self)
 
       apply (printer, &item->update, now);
       applied++;
+
+      if (item->last_topic != NULL)
+        {
+          LastMessage *message = g_new0 (LastMessage, 1);
+
+          message->topic = g_steal_pointer (&item->last_topic);
+          message->payload = g_steal_pointer (&item->last_payload);
+          message->received = g_date_time_ref (now);
+          g_hash_table_replace (self->last_messages, g_strdup (item->printer_id), message);
+        }
 
       if (drover_printer_get_connector (printer) != DROVER_CONNECTOR_OCTOPRINT)
         {
@@ -547,4 +590,40 @@ drover_telemetry_check_offline (DroverTelemetry *self,
       if (printer != NULL)
         drover_printer_set_state (printer, DROVER_PRINTER_STATE_OFFLINE);
     }
+}
+
+/**
+ * drover_telemetry_dup_last_message:
+ * @printer_id: a printer
+ * @topic: (out) (optional): the topic it came on
+ * @payload: (out) (optional): its first 8 KiB
+ * @received: (out) (optional): when it was applied
+ *
+ * The newest message that said something about the printer, for diagnosis.
+ *
+ * Returns: %FALSE when none came yet
+ */
+gboolean
+drover_telemetry_dup_last_message (DroverTelemetry  *self,
+                                   const char       *printer_id,
+                                   char            **topic,
+                                   GBytes          **payload,
+                                   GDateTime       **received)
+{
+  LastMessage *message;
+
+  g_return_val_if_fail (DROVER_IS_TELEMETRY (self), FALSE);
+
+  message = g_hash_table_lookup (self->last_messages, printer_id);
+  if (message == NULL)
+    return FALSE;
+
+  if (topic != NULL)
+    *topic = g_strdup (message->topic);
+  if (payload != NULL)
+    *payload = g_bytes_ref (message->payload);
+  if (received != NULL)
+    *received = g_date_time_ref (message->received);
+
+  return TRUE;
 }

@@ -50,5 +50,10 @@ void             drover_telemetry_set_offline_timeout (DroverTelemetry       *se
                                                        guint                  seconds);
 void             drover_telemetry_check_offline       (DroverTelemetry       *self,
                                                        GDateTime             *now);
+gboolean         drover_telemetry_dup_last_message    (DroverTelemetry       *self,
+                                                       const char            *printer_id,
+                                                       char                 **topic,
+                                                       GBytes               **payload,
+                                                       GDateTime            **received);
 
 G_END_DECLS
