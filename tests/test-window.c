@@ -199,6 +199,59 @@ find_widgets (GtkWidget  *widget,
     find_widgets (child, drop_downs, search);
 }
 
+/* Renders @widget as it is on screen into build/tests/screenshots/NAME.png
+ * and checks that it is a picture, not a blank. */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") != NULL ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                           "screenshots", NULL);
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  g_autofree guchar *pixels = NULL;
+  guint colours = 0;
+  guint32 first;
+
+  /* The paintable takes the widget's picture on the next frame. */
+  gtk_widget_queue_draw (widget);
+  {
+    gint64 until = g_get_monotonic_time () + 300 * 1000;
+
+    while (g_get_monotonic_time () < until)
+      {
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+  }
+  /* The window's own background is not part of its content. */
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0.98, 0.98, 0.98, 1.0 },
+                             &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+
+  g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+
+  /* A real window has many colours; a blank one has one. */
+  pixels = g_malloc ((gsize)width * height * 4);
+  gdk_texture_download (texture, pixels, (gsize)width * 4);
+  first = ((guint32 *)(gpointer)pixels)[0];
+  for (gsize i = 0; i < (gsize)width * height && colours < 2; i += 97)
+    colours += ((guint32 *)(gpointer)pixels)[i] != first;
+  g_assert_cmpuint (colours, >=, 1);
+}
+
 static GtkWidget *
 find_grid (GtkWidget *widget)
 {
@@ -285,6 +338,7 @@ test_window_demo_farm (void)
   g_assert_nonnull (strstr (text, "Bambu Lab"));
   /* Counts per state in the toolbar. */
   g_assert_true (g_regex_match_simple ("[0-9]+ idle", text, 0, 0));
+  save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "demo-farm");
 
   /* Filters and search narrow the grid; nothing left says so. */
   {
@@ -324,6 +378,7 @@ test_window_demo_farm (void)
     g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "printer");
     g_assert_true (iterate_until (page_shows_message, window));
     page_text = visible_text (GTK_WIDGET (window));
+    save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "printer-page");
     g_assert_nonnull (strstr (page_text, "Known on the Broker As"));
     g_assert_nonnull (strstr (page_text, "tcp://127.0.0.1:"));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
