@@ -14,6 +14,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "drover-diagnostics-window.h"
 #include "drover-printer-card.h"
 #include "drover-printer-page.h"
 #include "drover-window.h"
@@ -429,6 +430,18 @@ back_action (GtkWidget  *widget,
 }
 
 static void
+diagnostics_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+  DroverApplication *app = get_application (self);
+
+  gtk_window_present (GTK_WINDOW (drover_diagnostics_window_new (GTK_WINDOW (self),
+                                                                 app != NULL ? drover_application_get_farm (app) : NULL)));
+}
+
+static void
 find_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
@@ -591,6 +604,7 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, printer_page);
   gtk_widget_class_bind_template_callback (widget_class, printer_activated_cb);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
+  gtk_widget_class_install_action (widget_class, "win.diagnostics", NULL, diagnostics_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.back", NULL);
 

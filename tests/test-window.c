@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "drover-application.h"
+#include "drover-diagnostics-window.h"
 #include "drover-test-broker.h"
 #include "drover-printer-card.h"
 #include "drover-test-display.h"
@@ -201,6 +202,24 @@ find_widgets (GtkWidget  *widget,
 
 /* Renders @widget as it is on screen into build/tests/screenshots/NAME.png
  * and checks that it is a picture, not a blank. */
+static gboolean has_toplevel_of_type (gpointer type);
+
+static GtkWidget *
+find_toplevel_of_type (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type))
+        return toplevel;
+    }
+
+  return NULL;
+}
+
 static void
 save_screenshot (GtkWidget  *widget,
                  const char *name)
@@ -383,6 +402,20 @@ test_window_demo_farm (void)
     g_assert_nonnull (strstr (page_text, "tcp://127.0.0.1:"));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
     g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
+  }
+
+  /* Diagnostics: each connection in words, and the message counts. */
+  {
+    GtkWidget *diagnostics = NULL;
+    g_autofree char *diagnostics_text = NULL;
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.diagnostics", NULL));
+    g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (DROVER_TYPE_DIAGNOSTICS_WINDOW)));
+    diagnostics = find_toplevel_of_type (DROVER_TYPE_DIAGNOSTICS_WINDOW);
+    diagnostics_text = visible_text (diagnostics);
+    g_assert_nonnull (strstr (diagnostics_text, "Connected (MQTT 5)"));
+    g_assert_nonnull (strstr (diagnostics_text, "Malformed"));
+    gtk_window_destroy (GTK_WINDOW (diagnostics));
   }
   close_window (window);
 
