@@ -22,11 +22,13 @@
 static int opt_printers = 10000;
 static double opt_seconds = 10.0;
 static gboolean opt_no_updates;
+static gboolean opt_no_scroll;
 
 static const GOptionEntry entries[] = {
   { "printers", 'n', 0, G_OPTION_ARG_INT, &opt_printers, "Printers (default 10000)", "N" },
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "How long to measure (default 10)", "S" },
   { "no-updates", 0, 0, G_OPTION_ARG_NONE, &opt_no_updates, "Scroll only, no telemetry (the reference)", NULL },
+  { "no-scroll", 0, 0, G_OPTION_ARG_NONE, &opt_no_scroll, "Keep the grid still", NULL },
   { NULL }
 };
 
@@ -201,7 +203,7 @@ main (int   argc,
   gtk_window_present (GTK_WINDOW (window));
   spin (1.0);
 
-  frames.scroll = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
+  frames.scroll = opt_no_scroll ? NULL : gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (scrolled));
   clock = gtk_widget_get_frame_clock (window);
   g_signal_connect (clock, "update", G_CALLBACK (update_cb), &frames);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), &frames);
