@@ -4,6 +4,9 @@
  * colour, so colour is never the only cue), temperatures, and the job with
  * its progress and time left. It follows its printer's notifications; the
  * grid view recycles cards, so a farm of 10,000 costs only the cards on screen.
+ * Values that change all day are GtkInscriptions: their size does not
+ * follow their text, so a new temperature redraws the card instead of
+ * asking the whole grid to measure itself again.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -22,20 +25,22 @@ struct _DroverPrinterCard
 
   DroverPrinter  *printer;
   GSignalGroup   *printer_signals;
+  guint           tick_id;          /* an update waits for the next frame */
+  char           *accessible_text;  /* what screen readers were last told */
 
   /* Template widgets */
   GtkLabel       *name_label;
   GtkLabel       *connector_label;
   GtkImage       *state_icon;
   GtkLabel       *state_label;
-  GtkLabel       *seen_label;
+  GtkInscription *seen_label;
   GtkLabel       *error_label;
-  GtkLabel       *hotend_label;
-  GtkLabel       *bed_label;
+  GtkInscription *hotend_label;
+  GtkInscription *bed_label;
   GtkWidget      *job_box;
-  GtkLabel       *file_label;
+  GtkInscription *file_label;
   GtkProgressBar *progress_bar;
-  GtkLabel       *progress_label;
+  GtkInscription *progress_label;
 };
 
 G_DEFINE_FINAL_TYPE (DroverPrinterCard, drover_printer_card, ADW_TYPE_BIN)
@@ -79,12 +84,14 @@ update_card (DroverPrinterCard *self)
   has_job = file != NULL && state != DROVER_PRINTER_STATE_OFFLINE;
 
   gtk_label_set_label (self->name_label, drover_printer_get_display_name (printer));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), drover_printer_get_id (printer));
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->name_label)), drover_printer_get_id (printer)) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), drover_printer_get_id (printer));
   gtk_label_set_label (self->connector_label, drover_connector_kind_to_string (drover_printer_get_connector (printer)));
 
   gtk_image_set_from_icon_name (self->state_icon, drover_printer_state_get_icon_name (state));
   gtk_label_set_label (self->state_label, drover_printer_state_to_string (state));
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->state_label), drover_printer_get_error_text (printer));
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->state_label)), drover_printer_get_error_text (printer)) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->state_label), drover_printer_get_error_text (printer));
   gtk_label_set_label (self->error_label, drover_printer_get_error_text (printer));
   gtk_widget_set_visible (GTK_WIDGET (self->error_label),
                           state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL);
@@ -120,18 +127,19 @@ update_card (DroverPrinterCard *self)
       bed = drover_format_temperature (drover_printer_get_bed_temperature (printer),
                                        drover_printer_get_bed_target (printer));
     }
-  gtk_label_set_label (self->seen_label, seen);
+  gtk_inscription_set_text (self->seen_label, seen);
   gtk_widget_set_visible (GTK_WIDGET (self->seen_label), seen != NULL);
-  gtk_label_set_label (self->hotend_label, hotend);
-  gtk_label_set_label (self->bed_label, bed);
+  gtk_inscription_set_text (self->hotend_label, hotend);
+  gtk_inscription_set_text (self->bed_label, bed);
 
   gtk_widget_set_visible (self->job_box, has_job);
   if (has_job)
     {
       double fraction = drover_printer_get_progress (printer);
 
-      gtk_label_set_label (self->file_label, file);
-      gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), file);
+      gtk_inscription_set_text (self->file_label, file);
+      if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->file_label)), file) != 0)
+        gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), file);
       gtk_progress_bar_set_fraction (self->progress_bar, fraction);
 
       time_left = drover_format_time_left (drover_printer_get_time_left (printer));
@@ -141,10 +149,10 @@ update_card (DroverPrinterCard *self)
       else
         /* Translators: job progress when the time left is unknown */
         progress = g_strdup_printf (_("%.0f %%"), fraction * 100.0);
-      gtk_label_set_label (self->progress_label, progress);
+      gtk_inscription_set_text (self->progress_label, progress);
     }
 
-  /* Screen readers get the card in one sentence. */
+  /* Screen readers get the card in one sentence, told only when it changes. */
   accessible = g_strdup_printf ("%s, %s%s%s%s%s",
                                 drover_printer_get_display_name (printer),
                                 drover_printer_state_to_string (state),
@@ -153,9 +161,36 @@ update_card (DroverPrinterCard *self)
                                   ? drover_printer_get_error_text (printer) : "",
                                 progress != NULL ? ", " : "",
                                 progress != NULL ? progress : "");
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
-                                  -1);
+  if (g_strcmp0 (accessible, self->accessible_text) != 0)
+    {
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, accessible,
+                                      -1);
+      g_free (self->accessible_text);
+      self->accessible_text = g_steal_pointer (&accessible);
+    }
+}
+
+static gboolean
+update_tick_cb (GtkWidget     *widget,
+                GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  DroverPrinterCard *self = DROVER_PRINTER_CARD (widget);
+
+  self->tick_id = 0;
+  update_card (self);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* A telemetry flush changes several properties of a printer at once:
+ * update the card once, in the next frame, not once per property. */
+static void
+printer_notify_cb (DroverPrinterCard *self)
+{
+  if (self->tick_id == 0)
+    self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), update_tick_cb, NULL, NULL);
 }
 
 static void
@@ -163,8 +198,14 @@ drover_printer_card_dispose (GObject *object)
 {
   DroverPrinterCard *self = (DroverPrinterCard *)object;
 
+  if (self->tick_id != 0)
+    {
+      gtk_widget_remove_tick_callback (GTK_WIDGET (self), self->tick_id);
+      self->tick_id = 0;
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), DROVER_TYPE_PRINTER_CARD);
 
+  g_clear_pointer (&self->accessible_text, g_free);
   g_clear_object (&self->printer_signals);
   g_clear_object (&self->printer);
 
@@ -250,7 +291,7 @@ drover_printer_card_init (DroverPrinterCard *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->printer_signals = g_signal_group_new (DROVER_TYPE_PRINTER);
-  g_signal_group_connect_swapped (self->printer_signals, "notify", G_CALLBACK (update_card), self);
+  g_signal_group_connect_swapped (self->printer_signals, "notify", G_CALLBACK (printer_notify_cb), self);
 }
 
 GtkWidget *
@@ -284,6 +325,7 @@ drover_printer_card_set_printer (DroverPrinterCard *self,
     return;
 
   g_signal_group_set_target (self->printer_signals, printer);
+  /* A recycled card shows its new printer at once, not a frame late. */
   update_card (self);
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRINTER]);

@@ -53,6 +53,8 @@ collect_labels (GtkWidget *widget,
 
   if (GTK_IS_LABEL (widget))
     g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
+  else if (GTK_IS_INSCRIPTION (widget))
+    g_string_append_printf (out, "%s\n", gtk_inscription_get_text (GTK_INSCRIPTION (widget)));
   else if (ADW_IS_STATUS_PAGE (widget))
     g_string_append_printf (out, "%s\n%s\n",
                             adw_status_page_get_title (ADW_STATUS_PAGE (widget)),
@@ -440,6 +442,14 @@ test_window_demo_farm (void)
   g_assert_true (iterate_until (broker_port_closed, NULL));
 }
 
+static gboolean
+card_shows_printing (gpointer card)
+{
+  g_autofree char *text = visible_text (card);
+
+  return strstr (text, "benchy.gcode") != NULL;
+}
+
 static void
 test_window_card_follows_printer (void)
 {
@@ -471,6 +481,8 @@ test_window_card_follows_printer (void)
                 "hotend-temperature", 214.6,
                 "hotend-target", 215.0,
                 NULL);
+  /* Cards catch up once a frame, not once a property. */
+  g_assert_true (iterate_until (card_shows_printing, card));
   after = visible_text (card);
   g_assert_nonnull (strstr (after, "Printing"));
   g_assert_nonnull (strstr (after, "benchy.gcode"));
