@@ -397,6 +397,48 @@ test_telemetry_coalesces (void)
   g_assert_cmpfloat (drover_printer_get_bed_target (printer), ==, 60.0);
 }
 
+static void
+test_telemetry_offline_after_silence (void)
+{
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverPrinter) native = drover_printer_new ("n1", DROVER_CONNECTOR_NATIVE);
+  g_autoptr(DroverPrinter) octoprint = drover_printer_new ("o1", DROVER_CONNECTOR_OCTOPRINT);
+  g_autoptr(DroverTelemetry) telemetry = drover_telemetry_new (fleet);
+  g_autoptr(GDateTime) now = NULL;
+  static const char state[] =
+    "{\"v\":1,\"ts\":\"2026-11-25T10:00:00Z\",\"state\":\"idle\",\"hotend\":{\"actual\":22.0,\"target\":0.0},"
+    "\"bed\":{\"actual\":22.0,\"target\":0.0},\"job\":null,\"error\":null}";
+  static const char temperature[] = "{\"actual\": 22.0, \"target\": 0.0, \"_timestamp\": 1795580634}";
+
+  drover_fleet_add_printer (fleet, native);
+  drover_fleet_add_printer (fleet, octoprint);
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_NATIVE, "n1", "n1");
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_OCTOPRINT, "o1", "o1");
+  drover_telemetry_set_offline_timeout (telemetry, 1);
+
+  drover_telemetry_feed (telemetry, "drover/v1/n1/state", (const guint8 *)state, strlen (state));
+  drover_telemetry_feed (telemetry, "octoPrint/o1/temperature/tool0", (const guint8 *)temperature, strlen (temperature));
+  drover_telemetry_flush (telemetry);
+  g_assert_cmpint (drover_printer_get_state (native), ==, DROVER_PRINTER_STATE_IDLE);
+  g_assert_cmpint (drover_printer_get_state (octoprint), ==, DROVER_PRINTER_STATE_IDLE);
+  g_assert_nonnull (drover_printer_get_last_seen (native));
+
+  /* A printer that reports periodically and falls silent is offline, and
+   * says since when; OctoPrint's plugin publishes only on change, so its
+   * silence proves nothing: only its will counts. */
+  spin (1200);
+  now = g_date_time_new_now_utc ();
+  drover_telemetry_check_offline (telemetry, now);
+  g_assert_cmpint (drover_printer_get_state (native), ==, DROVER_PRINTER_STATE_OFFLINE);
+  g_assert_nonnull (drover_printer_get_last_seen (native));
+  g_assert_cmpint (drover_printer_get_state (octoprint), ==, DROVER_PRINTER_STATE_IDLE);
+
+  /* It speaks again: back. */
+  drover_telemetry_feed (telemetry, "drover/v1/n1/state", (const guint8 *)state, strlen (state));
+  drover_telemetry_flush (telemetry);
+  g_assert_cmpint (drover_printer_get_state (native), ==, DROVER_PRINTER_STATE_IDLE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -409,6 +451,7 @@ main (int   argc,
   g_test_add_func ("/link/reconnects-and-resyncs", test_link_reconnects_and_resyncs);
   g_test_add_func ("/telemetry/malformed-storm", test_telemetry_malformed_storm);
   g_test_add_func ("/telemetry/coalesces", test_telemetry_coalesces);
+  g_test_add_func ("/telemetry/offline-after-silence", test_telemetry_offline_after_silence);
 
   return g_test_run ();
 }
