@@ -171,6 +171,36 @@ test_link_tls (void)
   g_assert_true (drover_mqtt_link_start (unchecked, NULL));
   g_assert_true (wait_for_state (unchecked, DROVER_LINK_STATE_CONNECTED));
 
+  /* A Bambu printer's certificate names its serial, not its address: the
+   * link checks it against the serial it expects. */
+  {
+    g_autoptr(DroverTestBroker) printer_broker = NULL;
+    g_autoptr(DroverMqttLink) right_serial = NULL;
+    g_autoptr(DroverMqttLink) other_serial = NULL;
+    g_autofree char *printer_uri = NULL;
+    guint16 printer_port;
+
+    make_certificates (dir, "printer", "DNS:01P00A000400001");
+    printer_broker = start_tls_broker (dir, "printer", &printer_port);
+    printer_uri = g_strdup_printf ("ssl://127.0.0.1:%u", printer_port);
+
+    right_serial = drover_mqtt_link_new (printer_uri, "test-serial");
+    drover_mqtt_link_set_tls (right_serial, ca, NULL, NULL, TRUE);
+    drover_mqtt_link_set_tls_server_name (right_serial, "01P00A000400001");
+    g_assert_true (drover_mqtt_link_start (right_serial, NULL));
+    g_assert_true (wait_for_state (right_serial, DROVER_LINK_STATE_CONNECTED));
+
+    other_serial = drover_mqtt_link_new (printer_uri, "test-other-serial");
+    drover_mqtt_link_set_tls (other_serial, ca, NULL, NULL, TRUE);
+    drover_mqtt_link_set_tls_server_name (other_serial, "01P00A000499999");
+    g_assert_true (drover_mqtt_link_start (other_serial, NULL));
+    g_assert_true (wait_for_state (other_serial, DROVER_LINK_STATE_RETRYING));
+    g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (other_serial), "does not name “01P00A000499999”"));
+
+    drover_mqtt_link_stop (right_serial);
+    drover_mqtt_link_stop (other_serial);
+  }
+
   drover_mqtt_link_stop (good);
   drover_mqtt_link_stop (untrusted);
   drover_mqtt_link_stop (mismatch);

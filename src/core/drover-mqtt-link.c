@@ -47,6 +47,8 @@ struct _DroverMqttLink
   char                  *key_file;
   gboolean               tls;
   gboolean               verify_host_name;
+  char                  *tls_server_name;  /* checked by GIO before Paho connects */
+  GCancellable          *preflight;
   int                    mqtt_version;    /* 5 or 4 (3.1.1) */
 
   GPtrArray             *filters;
@@ -75,6 +77,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 
 static void start_connect (DroverMqttLink *self);
+static void paho_connect (DroverMqttLink *self);
 
 /* State changes travel from Paho's threads to the main context. */
 typedef struct
@@ -188,8 +191,11 @@ apply_state_change_cb (gpointer data)
     }
   else if (change->state == DROVER_LINK_STATE_RETRYING && change->code == -1000)
     {
-      /* Lost: Paho reconnects by itself. */
+      /* Lost: Paho reconnects by itself, unless the certificate must be
+       * checked again first. */
       set_state (self, DROVER_LINK_STATE_RETRYING, change->message);
+      if (self->tls_server_name != NULL)
+        schedule_retry (self);
     }
   else
     {
@@ -330,8 +336,190 @@ connect_failed5_cb (void                   *context,
 
 /* Main thread */
 
+static gboolean
+split_host_port (const char  *uri,
+                 char       **host,
+                 guint16     *port)
+{
+  const char *rest = strstr (uri, "://");
+  const char *colon;
+  guint64 number;
+
+  rest = rest != NULL ? rest + 3 : uri;
+  colon = strrchr (rest, ':');
+  if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, 65535, &number, NULL))
+    return FALSE;
+
+  *host = g_strndup (rest, colon - rest);
+  *port = (guint16)number;
+  return TRUE;
+}
+
+typedef struct
+{
+  GWeakRef  link;
+  GIOStream *stream;
+} Preflight;
+
+static void
+preflight_free (Preflight *preflight)
+{
+  g_weak_ref_clear (&preflight->link);
+  g_clear_object (&preflight->stream);
+  g_free (preflight);
+}
+
+static void
+preflight_failed (DroverMqttLink *self,
+                  const char     *message)
+{
+  set_state (self, DROVER_LINK_STATE_RETRYING, message);
+  schedule_retry (self);
+}
+
+static void
+preflight_handshake_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Preflight *preflight = user_data;
+  g_autoptr(DroverMqttLink) self = g_weak_ref_get (&preflight->link);
+  g_autoptr(GError) error = NULL;
+  GTlsCertificateFlags errors;
+
+  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error) && self != NULL &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autofree char *message = NULL;
+
+      errors = g_tls_connection_get_peer_certificate_errors (G_TLS_CONNECTION (source));
+      if (errors & G_TLS_CERTIFICATE_BAD_IDENTITY)
+        message = g_strdup_printf (_("The certificate at %s does not name “%s”: this is not the expected printer or broker; "
+                                     "Drover keeps trying."), self->uri, self->tls_server_name);
+      else if (errors & G_TLS_CERTIFICATE_UNKNOWN_CA)
+        message = g_strdup_printf (_("The certificate at %s is not signed by the expected authority; Drover keeps trying."),
+                                   self->uri);
+      else
+        message = g_strdup_printf (_("The TLS handshake with %s failed: %s; Drover keeps trying."), self->uri, error->message);
+
+      preflight_failed (self, message);
+    }
+  else if (self != NULL && error == NULL)
+    {
+      /* The certificate is the one expected: Paho may connect, with the
+       * chain checked and the host name left to this check. */
+      g_io_stream_close_async (preflight->stream, G_PRIORITY_DEFAULT, NULL, NULL, NULL);
+      paho_connect (self);
+    }
+
+  preflight_free (preflight);
+}
+
+static gboolean
+accept_nothing_cb (GTlsConnection       *connection,
+                   GTlsCertificate      *certificate,
+                   GTlsCertificateFlags  errors,
+                   gpointer              user_data)
+{
+  return FALSE;
+}
+
+static void
+preflight_connected_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  Preflight *preflight = user_data;
+  g_autoptr(DroverMqttLink) self = g_weak_ref_get (&preflight->link);
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocketConnectable) identity = NULL;
+  g_autoptr(GTlsDatabase) database = NULL;
+  g_autofree char *host = NULL;
+  guint16 port;
+
+  connection = g_socket_client_connect_to_host_finish (G_SOCKET_CLIENT (source), result, &error);
+  if (self == NULL || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      preflight_free (preflight);
+      return;
+    }
+
+  if (connection == NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Cannot reach %s: %s; Drover keeps trying."), self->uri, error->message);
+
+      preflight_failed (self, message);
+      preflight_free (preflight);
+      return;
+    }
+
+  split_host_port (self->uri, &host, &port);
+  identity = g_network_address_new (self->tls_server_name, port);
+  preflight->stream = g_tls_client_connection_new (G_IO_STREAM (connection), identity, &error);
+  if (preflight->stream != NULL && self->ca_file != NULL)
+    {
+      database = g_tls_file_database_new (self->ca_file, &error);
+      if (database != NULL)
+        g_tls_connection_set_database (G_TLS_CONNECTION (preflight->stream), database);
+    }
+
+  if (preflight->stream == NULL || error != NULL)
+    {
+      g_autofree char *message = g_strdup_printf (_("Drover cannot check the certificate of %s: %s."),
+                                                  self->uri, error->message);
+
+      set_state (self, DROVER_LINK_STATE_REFUSED, message);
+      preflight_free (preflight);
+      return;
+    }
+
+  g_signal_connect (preflight->stream, "accept-certificate", G_CALLBACK (accept_nothing_cb), NULL);
+  g_tls_connection_handshake_async (G_TLS_CONNECTION (preflight->stream), G_PRIORITY_DEFAULT, self->preflight,
+                                    preflight_handshake_cb, preflight);
+}
+
+/* Paho checks a certificate's name only against the address it dials. A
+ * Bambu printer's certificate names its serial instead, so when a server
+ * name is set, GIO checks the certificate against that name (and the CA)
+ * first, and Paho connects only after. */
 static void
 start_connect (DroverMqttLink *self)
+{
+  g_autoptr(GSocketClient) client = NULL;
+  g_autofree char *host = NULL;
+  Preflight *preflight;
+  guint16 port;
+
+  if (self->tls_server_name == NULL)
+    {
+      paho_connect (self);
+      return;
+    }
+
+  if (!split_host_port (self->uri, &host, &port))
+    {
+      g_autofree char *message = g_strdup_printf (_("“%s” is not a broker address Drover understands."), self->uri);
+
+      set_state (self, DROVER_LINK_STATE_REFUSED, message);
+      return;
+    }
+
+  set_state (self, DROVER_LINK_STATE_CONNECTING, NULL);
+  g_cancellable_cancel (self->preflight);
+  g_clear_object (&self->preflight);
+  self->preflight = g_cancellable_new ();
+
+  preflight = g_new0 (Preflight, 1);
+  g_weak_ref_init (&preflight->link, self);
+  client = g_socket_client_new ();
+  g_socket_client_set_enable_proxy (client, FALSE);
+  g_socket_client_set_timeout (client, 10);
+  g_socket_client_connect_to_host_async (client, host, port, self->preflight, preflight_connected_cb, preflight);
+}
+
+static void
+paho_connect (DroverMqttLink *self)
 {
   MQTTAsync_createOptions create_options = MQTTAsync_createOptions_initializer;
   MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
@@ -373,7 +561,8 @@ start_connect (DroverMqttLink *self)
       chosen->onFailure = connect_failed_cb;
       chosen->MQTTVersion = MQTTVERSION_3_1_1;
     }
-  chosen->automaticReconnect = 1;
+  /* With a server name to check, every reconnection goes through the check. */
+  chosen->automaticReconnect = self->tls_server_name == NULL;
   chosen->minRetryInterval = MIN_RETRY_S;
   chosen->maxRetryInterval = MAX_RETRY_S;
   chosen->connectTimeout = 10;
@@ -433,6 +622,7 @@ drover_mqtt_link_finalize (GObject *object)
   g_free (self->ca_file);
   g_free (self->certificate_file);
   g_free (self->key_file);
+  g_free (self->tls_server_name);
   g_free (self->status_message);
 
   G_OBJECT_CLASS (drover_mqtt_link_parent_class)->finalize (object);
@@ -567,6 +757,25 @@ drover_mqtt_link_set_tls (DroverMqttLink *self,
 }
 
 /**
+ * drover_mqtt_link_set_tls_server_name:
+ * @server_name: (nullable): the name the server's certificate must carry,
+ *   when it is not the host dialled: a Bambu printer's serial
+ *
+ * The certificate is then checked against @server_name and the CA before
+ * every connection, and Paho's own host-name check is left off.
+ */
+void
+drover_mqtt_link_set_tls_server_name (DroverMqttLink *self,
+                                      const char     *server_name)
+{
+  g_return_if_fail (DROVER_IS_MQTT_LINK (self));
+
+  drover_set_str (&self->tls_server_name, server_name);
+  if (server_name != NULL)
+    self->verify_host_name = FALSE;
+}
+
+/**
  * drover_mqtt_link_set_message_func:
  * @func: called on Paho's thread for every message
  *
@@ -621,12 +830,12 @@ drover_mqtt_link_start (DroverMqttLink  *self,
 {
   g_return_val_if_fail (DROVER_IS_MQTT_LINK (self), FALSE);
 
-  if (self->client != NULL)
+  if (self->client != NULL || self->preflight != NULL)
     return TRUE;
 
   start_connect (self);
 
-  if (self->client == NULL)
+  if (self->state == DROVER_LINK_STATE_REFUSED)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, self->status_message);
       return FALSE;
@@ -646,6 +855,8 @@ drover_mqtt_link_stop (DroverMqttLink *self)
   g_return_if_fail (DROVER_IS_MQTT_LINK (self));
 
   g_clear_handle_id (&self->retry_source, g_source_remove);
+  g_cancellable_cancel (self->preflight);
+  g_clear_object (&self->preflight);
 
   if (self->client != NULL)
     {

@@ -39,6 +39,8 @@ void             drover_mqtt_link_set_tls            (DroverMqttLink         *se
                                                       const char             *certificate_file,
                                                       const char             *key_file,
                                                       gboolean                verify_host_name);
+void             drover_mqtt_link_set_tls_server_name (DroverMqttLink        *self,
+                                                      const char             *server_name);
 void             drover_mqtt_link_set_message_func   (DroverMqttLink         *self,
                                                       DroverMqttMessageFunc   func,
                                                       gpointer                user_data);
