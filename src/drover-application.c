@@ -1,7 +1,7 @@
 /* drover-application.c: the Drover application
  *
  * Owns the fleet, so that every window shows the same printers, and the
- * application-wide actions: about, quit.
+ * application-wide actions: about, preferences, quit.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "drover-application.h"
+#include "drover-preferences-window.h"
 #include "drover-window.h"
 
 struct _DroverApplication
@@ -158,8 +159,22 @@ quit_action_cb (GSimpleAction *action,
     }
 }
 
+static void
+preferences_action_cb (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  DroverApplication *self = user_data;
+  g_autofree char *path = drover_application_dup_farm_path ();
+  GtkWidget *preferences;
+
+  preferences = drover_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)), path);
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
 static const GActionEntry app_actions[] = {
   { "about", about_action_cb },
+  { "preferences", preferences_action_cb },
   { "quit", quit_action_cb },
 };
 
@@ -168,6 +183,7 @@ drover_application_init (DroverApplication *self)
 {
   static const char *quit_accels[] = { "<Control>q", NULL };
   static const char *close_accels[] = { "<Control>w", NULL };
+  static const char *preferences_accels[] = { "<Control>comma", NULL };
 
   self->fleet = drover_fleet_new ();
 
@@ -179,6 +195,7 @@ drover_application_init (DroverApplication *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", quit_accels);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "window.close", close_accels);
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences", preferences_accels);
 }
 
 /**

@@ -616,8 +616,26 @@ main (int   argc,
     g_error ("No display for the UI tests: %s", error->message);
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  /* Isolated directories: a developer's own farm.conf must not leak in. */
-  gtk_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  /* The developer's own farm.conf stays out of reach: a private HOME and
+   * XDG directories. (gtk_test_init() drops G_TEST_OPTION_ISOLATE_DIRS.) */
+  {
+    static const char * const user_dirs[][2] = {
+      { "HOME", "home" }, { "XDG_CONFIG_HOME", "config" }, { "XDG_DATA_HOME", "data" },
+      { "XDG_CACHE_HOME", "cache" }, { "XDG_STATE_HOME", "state" },
+    };
+    g_autofree char *home = g_dir_make_tmp ("drover-test-window-XXXXXX", &error);
+
+    g_assert_no_error (error);
+    for (guint i = 0; i < G_N_ELEMENTS (user_dirs); i++)
+      {
+        g_autofree char *dir = g_build_filename (home, user_dirs[i][1], NULL);
+
+        g_mkdir_with_parents (dir, 0700);
+        g_setenv (user_dirs[i][0], dir, TRUE);
+      }
+  }
+  gtk_test_init (&argc, &argv, NULL);
   g_assert_true (drover_core_init (NULL));
 
   app = drover_application_new ();

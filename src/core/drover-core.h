@@ -9,6 +9,7 @@
 
 #include "drover-enums.h"
 #include "drover-enum-types.h"
+#include "drover-connection-test.h"
 #include "drover-decode.h"
 #include "drover-demo-farm.h"
 #include "drover-farm.h"
@@ -17,6 +18,7 @@
 #include "drover-inventory.h"
 #include "drover-mqtt-link.h"
 #include "drover-printer.h"
+#include "drover-secrets.h"
 #include "drover-telemetry.h"
 #include "drover-update.h"
 

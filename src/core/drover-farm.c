@@ -16,6 +16,7 @@
 
 #include "drover-decode.h"
 #include "drover-farm.h"
+#include "drover-secrets.h"
 
 /* OctoPrint's plugin is silent about a job that ran before it connected
  * and publishes temperatures only on change: ask its REST API now and then. */
@@ -180,6 +181,56 @@ first_poll_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+typedef struct
+{
+  DroverMqttLink *link;
+  char           *username;
+} SecretWait;
+
+static void
+secret_found_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  SecretWait *wait = user_data;
+  g_autoptr(GError) error = NULL;
+  char *secret = drover_secrets_lookup_finish (result, &error);
+
+  /* Stopped meanwhile: the link stays stopped. */
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_autoptr(GError) start_error = NULL;
+
+      /* Without the keyring the broker will refuse, and the link says so. */
+      if (error != NULL)
+        g_message ("%s: %s", drover_mqtt_link_get_uri (wait->link), error->message);
+      drover_mqtt_link_set_credentials (wait->link, wait->username, secret);
+      if (!drover_mqtt_link_start (wait->link, &start_error))
+        g_debug ("%s", start_error->message);
+    }
+
+  drover_secrets_free (secret);
+  g_object_unref (wait->link);
+  g_free (wait->username);
+  g_free (wait);
+}
+
+/* Passwords and access codes come from the keyring: the link starts once
+ * the keyring answered, never before and never with a guess. */
+static void
+start_after_secret (DroverFarm       *self,
+                    DroverMqttLink   *link,
+                    DroverSecretKind  kind,
+                    const char       *name,
+                    const char       *username)
+{
+  SecretWait *wait = g_new0 (SecretWait, 1);
+
+  wait->link = g_object_ref (link);
+  wait->username = g_strdup (username);
+  drover_secrets_lookup_async (kind, name, self->cancellable, secret_found_cb, wait);
+}
+
 static char *
 client_id (const char *suffix)
 {
@@ -191,7 +242,9 @@ client_id (const char *suffix)
 /**
  * drover_farm_start:
  *
- * Adds the printers to the fleet and starts connecting.
+ * Adds the printers to the fleet and starts connecting. A link whose
+ * password or access code is in the keyring starts when the keyring has
+ * answered.
  *
  * Returns: %FALSE if a broker's address cannot even be tried
  */
@@ -202,8 +255,12 @@ drover_farm_start (DroverFarm  *self,
   GPtrArray *printers = drover_inventory_get_printers (self->inventory);
   GPtrArray *brokers = drover_inventory_get_brokers (self->inventory);
   g_autoptr(GPtrArray) new_printers = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) waiting = g_ptr_array_new ();   /* links that start after the keyring */
 
   g_return_val_if_fail (DROVER_IS_FARM (self), FALSE);
+
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
 
   for (guint i = 0; i < printers->len; i++)
     {
@@ -225,10 +282,13 @@ drover_farm_start (DroverFarm  *self,
       g_autofree char *id = client_id (entry->name);
       g_autoptr(DroverMqttLink) link = drover_mqtt_link_new (entry->uri, entry->client_id != NULL ? entry->client_id : id);
 
-      if (entry->username != NULL)
-        drover_mqtt_link_set_credentials (link, entry->username, NULL);
       drover_mqtt_link_set_tls (link, entry->ca_file, entry->certificate_file, entry->key_file, entry->verify_host_name);
       drover_telemetry_attach_link (self->telemetry, link);
+      if (entry->username != NULL)
+        {
+          start_after_secret (self, link, DROVER_SECRET_BROKER, entry->name, entry->username);
+          g_ptr_array_add (waiting, link);
+        }
       g_ptr_array_add (self->links, g_steal_pointer (&link));
     }
 
@@ -243,26 +303,36 @@ drover_farm_start (DroverFarm  *self,
 
       id = client_id (entry->id);
       link = drover_mqtt_link_new (entry->uri, id);
+      drover_telemetry_attach_link (self->telemetry, link);
       if (entry->connector == DROVER_CONNECTOR_BAMBU)
         {
-          drover_mqtt_link_set_credentials (link, "bblp", entry->access_code);
           /* A Bambu certificate names the printer's serial, not its
-           * address: the chain is checked against the printer's CA, the
-           * name by the printer's own serial (see docs). */
+           * address: the chain is checked against the printer's CA and
+           * the name against the serial, before Paho connects. */
           drover_mqtt_link_set_tls (link, entry->ca_file, NULL, NULL, FALSE);
+          drover_mqtt_link_set_tls_server_name (link, entry->key);
+          /* drover-sim's demo writes the access code into its inventory;
+           * an operator's farm keeps it in the keyring. */
+          if (entry->access_code != NULL)
+            drover_mqtt_link_set_credentials (link, "bblp", entry->access_code);
+          else
+            {
+              start_after_secret (self, link, DROVER_SECRET_PRINTER, entry->id, "bblp");
+              g_ptr_array_add (waiting, link);
+            }
         }
-      drover_telemetry_attach_link (self->telemetry, link);
       g_ptr_array_add (self->links, g_steal_pointer (&link));
     }
 
   for (guint i = 0; i < self->links->len; i++)
     {
-      if (!drover_mqtt_link_start (g_ptr_array_index (self->links, i), error))
+      DroverMqttLink *link = g_ptr_array_index (self->links, i);
+
+      if (!g_ptr_array_find (waiting, link, NULL) && !drover_mqtt_link_start (link, error))
         return FALSE;
     }
 
   self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION, NULL);
-  self->cancellable = g_cancellable_new ();
   /* The first answer must land after the plugin's retained "idle"
    * progress, which arrives as soon as the link subscribes. */
   self->first_poll_source = g_timeout_add_seconds (2, first_poll_cb, self);

@@ -194,7 +194,7 @@ apply_state_change_cb (gpointer data)
       /* Lost: Paho reconnects by itself, unless the certificate must be
        * checked again first. */
       set_state (self, DROVER_LINK_STATE_RETRYING, change->message);
-      if (self->tls_server_name != NULL)
+      if (self->tls_server_name != NULL && self->tls)
         schedule_retry (self);
     }
   else
@@ -491,7 +491,7 @@ start_connect (DroverMqttLink *self)
   Preflight *preflight;
   guint16 port;
 
-  if (self->tls_server_name == NULL)
+  if (self->tls_server_name == NULL || !self->tls)
     {
       paho_connect (self);
       return;
@@ -562,7 +562,7 @@ paho_connect (DroverMqttLink *self)
       chosen->MQTTVersion = MQTTVERSION_3_1_1;
     }
   /* With a server name to check, every reconnection goes through the check. */
-  chosen->automaticReconnect = self->tls_server_name == NULL;
+  chosen->automaticReconnect = self->tls_server_name == NULL || !self->tls;
   chosen->minRetryInterval = MIN_RETRY_S;
   chosen->maxRetryInterval = MAX_RETRY_S;
   chosen->connectTimeout = 10;

@@ -1,0 +1,646 @@
+/* test-preferences.c: brokers and printers in Preferences, on a real
+ * display, with a real keyring and a real broker
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "drover-application.h"
+#include "drover-broker-editor.h"
+#include "drover-preferences-window.h"
+#include "drover-printer-editor.h"
+#include "drover-test-broker.h"
+#include "drover-test-display.h"
+#include "drover-test-keyring.h"
+#include "drover-window.h"
+
+#define WAIT_US (15 * G_USEC_PER_SEC)
+
+static DroverApplication *app;
+static DroverTestKeyring *keyring;
+
+static gboolean
+iterate_until (gboolean (*done) (gpointer data),
+               gpointer   data)
+{
+  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+static void
+collect_text (GtkWidget *widget,
+              GString   *out)
+{
+  if (!gtk_widget_get_visible (widget))
+    return;
+
+  if (GTK_IS_LABEL (widget))
+    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    collect_text (child, out);
+}
+
+static char *
+visible_text (GtkWidget *widget)
+{
+  GString *out = g_string_new (NULL);
+
+  collect_text (widget, out);
+
+  return g_string_free (out, FALSE);
+}
+
+static GtkWidget *
+find_of_type (GtkWidget *widget,
+              GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_of_type (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+/* A row as the operator sees it: by its title, mnemonic and all. */
+static GtkWidget *
+find_row (GtkWidget  *widget,
+          const char *title)
+{
+  if (ADW_IS_PREFERENCES_ROW (widget) && gtk_widget_get_visible (widget) &&
+      g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0)
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_row (child, title);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static void
+type_into (GtkWidget  *editor,
+           const char *title,
+           const char *text)
+{
+  GtkWidget *row = find_row (editor, title);
+
+  if (row == NULL)
+    g_error ("no visible row “%s”", title);
+  g_assert_true (GTK_IS_EDITABLE (row));
+  gtk_editable_set_text (GTK_EDITABLE (row), text);
+}
+
+static void
+choose (GtkWidget  *editor,
+        const char *title,
+        guint       position)
+{
+  GtkWidget *row = find_row (editor, title);
+
+  if (row == NULL)
+    g_error ("no visible row “%s”", title);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (row), position);
+}
+
+static GtkWidget *
+find_toplevel (GType type)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type) && gtk_widget_get_mapped (toplevel))
+        return toplevel;
+    }
+
+  return NULL;
+}
+
+static gboolean
+preferences_shown (gpointer data)
+{
+  return find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW) != NULL;
+}
+
+static gboolean
+farm_read (gpointer preferences)
+{
+  return drover_preferences_window_get_inventory (preferences) != NULL;
+}
+
+typedef struct
+{
+  GtkWidget *root;
+  GType      type;
+} Lookup;
+
+static gboolean
+editor_shown (gpointer data)
+{
+  Lookup *lookup = data;
+  GtkWidget *editor = find_of_type (lookup->root, lookup->type);
+
+  return editor != NULL && gtk_widget_get_mapped (editor);
+}
+
+static gboolean
+editor_gone (gpointer data)
+{
+  Lookup *lookup = data;
+  GtkWidget *editor = find_of_type (lookup->root, lookup->type);
+
+  return editor == NULL || !gtk_widget_get_mapped (editor);
+}
+
+static gboolean
+no_editor (gpointer data)
+{
+  Lookup *lookup = data;
+
+  return find_of_type (lookup->root, lookup->type) == NULL;
+}
+
+static GtkWidget *
+open_editor (GtkWidget  *preferences,
+             const char *action,
+             GType       type)
+{
+  Lookup lookup = { preferences, type };
+
+  /* So that the editor found is the new one, not the last one leaving. */
+  g_assert_true (iterate_until (no_editor, &lookup));
+
+  g_assert_true (gtk_widget_activate_action (preferences, action, NULL));
+  g_assert_true (iterate_until (editor_shown, &lookup));
+
+  return find_of_type (preferences, type);
+}
+
+typedef struct
+{
+  GtkWidget  *widget;
+  const char *needle;
+} TextWait;
+
+static gboolean
+shows_text (gpointer data)
+{
+  TextWait *wait = data;
+  g_autofree char *text = visible_text (wait->widget);
+
+  return strstr (text, wait->needle) != NULL;
+}
+
+static void
+wait_for_text (GtkWidget  *widget,
+               const char *needle)
+{
+  TextWait wait = { widget, needle };
+
+  if (!iterate_until (shows_text, &wait))
+    {
+      g_autofree char *text = visible_text (widget);
+
+      g_error ("“%s” never showed; the window shows:\n%s", needle, text);
+    }
+}
+
+typedef struct
+{
+  const char *path;
+  const char *needle;
+} FileWait;
+
+static gboolean
+file_has (gpointer data)
+{
+  FileWait *wait = data;
+  g_autofree char *contents = NULL;
+
+  return g_file_get_contents (wait->path, &contents, NULL, NULL) && strstr (contents, wait->needle) != NULL;
+}
+
+static char *
+wait_for_file (const char *path,
+               const char *needle)
+{
+  FileWait wait = { path, needle };
+  char *contents = NULL;
+
+  if (!iterate_until (file_has, &wait))
+    {
+      g_file_get_contents (path, &contents, NULL, NULL);
+      g_error ("%s never held “%s”:\n%s", path, needle, contents != NULL ? contents : "(no file)");
+    }
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+
+  return contents;
+}
+
+static void
+looked_up_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  char **secret = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *secret = drover_secrets_lookup_finish (result, &error);
+  g_assert_no_error (error);
+  if (*secret == NULL)
+    *secret = g_strdup ("(none)");
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(char **)data != NULL;
+}
+
+static char *
+keyring_lookup (DroverSecretKind  kind,
+                const char       *name)
+{
+  char *secret = NULL;
+
+  drover_secrets_lookup_async (kind, name, NULL, looked_up_cb, &secret);
+  g_assert_true (iterate_until (is_set, &secret));
+
+  return secret;
+}
+
+/* Renders @widget into build/tests/screenshots/NAME.png, for review. */
+static void
+save_screenshot (GtkWidget  *widget,
+                 const char *name)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") != NULL ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                           "screenshots", NULL);
+  g_autofree char *file = g_strconcat (name, ".png", NULL);
+  g_autofree char *path = g_build_filename (dir, file, NULL);
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  gint64 until = g_get_monotonic_time () + 300 * 1000;
+
+  /* The paintable takes the widget's picture on the next frame. */
+  gtk_widget_queue_draw (widget);
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0.98, 0.98, 0.98, 1.0 }, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
+  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
+  g_assert_nonnull (node);
+  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
+  g_mkdir_with_parents (dir, 0755);
+  g_assert_true (gdk_texture_save_to_png (texture, path));
+  g_test_message ("screenshot: %s", path);
+}
+
+static gboolean
+editable_is (gpointer data)
+{
+  TextWait *wait = data;
+
+  return g_strcmp0 (gtk_editable_get_text (GTK_EDITABLE (wait->widget)), wait->needle) == 0;
+}
+
+static void
+activate_row (GtkWidget  *preferences,
+              const char *title)
+{
+  GtkWidget *row = find_row (preferences, title);
+  GtkWidget *list;
+
+  g_assert_nonnull (row);
+  list = gtk_widget_get_ancestor (row, GTK_TYPE_LIST_BOX);
+  g_signal_emit_by_name (list, "row-activated", row);
+}
+
+static void
+test_preferences_farm (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-prefs-XXXXXX", &error);
+  g_autofree char *passwords = g_build_filename (dir, "passwd", NULL);
+  g_autofree char *csv_path = g_build_filename (dir, "printers.csv", NULL);
+  g_autofree char *bad_csv_path = g_build_filename (dir, "bad.csv", NULL);
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *config = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *contents = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autoptr(GSubprocess) passwd = NULL;
+  DroverWindow *window;
+  GtkWidget *preferences;
+  GtkWidget *editor;
+  char *secret;
+
+  g_assert_no_error (error);
+  passwd = g_subprocess_new (G_SUBPROCESS_FLAGS_NONE, &error,
+                             "mosquitto_passwd", "-c", "-b", passwords, "drover", "farm-secret", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait_check (passwd, NULL, NULL));
+  config = g_strdup_printf ("allow_anonymous false\npassword_file %s\n", passwords);
+  broker = drover_test_broker_start (config, &error);
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+
+  g_test_message ("farm file: %s", path);
+  /* Ctrl+comma, or the main menu: Preferences, on a farm not yet described. */
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  window = drover_window_new (app);
+  gtk_window_present (GTK_WINDOW (window));
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+  g_assert_true (iterate_until (preferences_shown, NULL));
+  preferences = find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW);
+  g_assert_true (iterate_until (farm_read, preferences));
+  wait_for_text (preferences, "No brokers yet");
+
+  /* A broker, through its editor's rows. */
+  editor = open_editor (preferences, "prefs.add-broker", DROVER_TYPE_BROKER_EDITOR);
+  type_into (editor, "_Name", "farm");
+  type_into (editor, "_Address", uri);
+  type_into (editor, "_User Name", "drover");
+  type_into (editor, "_Password", "wrong-secret");
+
+  /* Turning the host name check off says what it allows. */
+  gtk_switch_set_active (GTK_SWITCH (find_of_type (find_row (editor, "Check the _Host Name"), GTK_TYPE_SWITCH)), FALSE);
+  wait_for_text (editor, "Off: any server with a certificate from this CA can pose as this broker");
+
+  /* Test Connection says in words what happened. */
+  g_assert_true (gtk_widget_activate_action (editor, "editor.test", NULL));
+  wait_for_text (editor, "refused this client: check the user name and password");
+  type_into (editor, "_Password", "farm-secret");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.test", NULL));
+  wait_for_text (editor, "Connected to tcp://127.0.0.1:");
+  save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-broker");
+
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  contents = wait_for_file (path, "[broker farm]");
+  g_assert_nonnull (strstr (contents, "uri=tcp://127.0.0.1:"));
+  g_assert_nonnull (strstr (contents, "username=drover"));
+  g_assert_nonnull (strstr (contents, "verify-host-name=false"));
+  g_assert_null (strstr (contents, "farm-secret"));
+  g_assert_null (strstr (contents, "password"));
+  secret = keyring_lookup (DROVER_SECRET_BROKER, "farm");
+  g_assert_cmpstr (secret, ==, "farm-secret");
+  g_free (secret);
+  wait_for_text (preferences, "Broker “farm” saved");
+  {
+    Lookup lookup = { preferences, DROVER_TYPE_BROKER_EDITOR };
+
+    g_assert_true (iterate_until (editor_gone, &lookup));
+  }
+
+  /* A Bambu Lab printer, its own broker, its access code in the keyring. */
+  editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
+  type_into (editor, "_Id", "x1c");
+  type_into (editor, "_Name", "X1 Carbon");
+  choose (editor, "_Kind", DROVER_CONNECTOR_BAMBU);
+  choose (editor, "_Broker", 0);
+  type_into (editor, "Seria_l Number", "01S00A000000001");
+  type_into (editor, "_Address", "ssl://127.0.0.1:8883");
+  type_into (editor, "Acc_ess Code", "12345678");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  g_free (contents);
+  contents = wait_for_file (path, "[printer x1c]");
+  g_assert_nonnull (strstr (contents, "name=X1 Carbon\nconnector=bambu\nuri=ssl://127.0.0.1:8883\nserial=01S00A000000001\n"));
+  g_assert_null (strstr (contents, "12345678"));
+  g_assert_null (strstr (contents, "access-code"));
+  secret = keyring_lookup (DROVER_SECRET_PRINTER, "x1c");
+  g_assert_cmpstr (secret, ==, "12345678");
+  g_free (secret);
+
+  /* A Klipper printer on the broker. */
+  editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
+  type_into (editor, "_Id", "k-1");
+  type_into (editor, "_Name", "Voron");
+  type_into (editor, "_Moonraker Instance", "voron-1");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  g_free (contents);
+  contents = wait_for_file (path, "[printer k-1]");
+  g_assert_nonnull (strstr (contents, "[printer k-1]\nname=Voron\nconnector=moonraker\nbroker=farm\ninstance=voron-1\n"));
+
+  /* A wrong entry is refused with a reason, and nothing is written. */
+  editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
+  type_into (editor, "_Id", "k-1");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  wait_for_text (preferences, "The farm already has a printer with the id “k-1”.");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.cancel", NULL));
+
+  /* Renaming the broker moves its password and its printers. */
+  {
+    TextWait password_loaded = { NULL, "farm-secret" };
+
+    activate_row (preferences, "farm");
+    {
+      Lookup lookup = { preferences, DROVER_TYPE_BROKER_EDITOR };
+
+      g_assert_true (iterate_until (editor_shown, &lookup));
+    }
+    editor = find_of_type (preferences, DROVER_TYPE_BROKER_EDITOR);
+    password_loaded.widget = find_row (editor, "_Password");
+    g_assert_true (iterate_until (editable_is, &password_loaded));
+    type_into (editor, "_Name", "hall");
+    g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+    g_free (contents);
+    contents = wait_for_file (path, "[broker hall]");
+    g_assert_null (strstr (contents, "[broker farm]"));
+    g_assert_nonnull (strstr (contents, "broker=hall"));
+    secret = keyring_lookup (DROVER_SECRET_BROKER, "hall");
+    g_assert_cmpstr (secret, ==, "farm-secret");
+    g_free (secret);
+    secret = keyring_lookup (DROVER_SECRET_BROKER, "farm");
+    g_assert_cmpstr (secret, ==, "(none)");
+    g_free (secret);
+  }
+
+  /* A CSV list: all of it, said in a toast. */
+  {
+    g_autoptr(GFile) csv = g_file_new_for_path (csv_path);
+    g_autoptr(GFile) bad_csv = g_file_new_for_path (bad_csv_path);
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    g_assert_true (g_file_set_contents (csv_path,
+                                        "id,name,connector,broker,instance\n"
+                                        "k-2,\"Voron, second\",moonraker,hall,voron-2\n"
+                                        "k-3,Ender,moonraker,hall,\n"
+                                        "n-1,Native,native,hall,\n", -1, NULL));
+    drover_preferences_window_import_csv_file (DROVER_PREFERENCES_WINDOW (preferences), csv);
+    wait_for_text (preferences, "Added 3 printers");
+    adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "printers");
+    save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-printers");
+    g_free (contents);
+    contents = wait_for_file (path, "[printer n-1]");
+    g_assert_nonnull (strstr (contents, "name=Voron, second"));
+
+    /* A bad line: nothing imported, the line named. */
+    g_assert_true (g_file_set_contents (bad_csv_path,
+                                        "id,name,connector,broker\n"
+                                        "k-4,Fine,moonraker,hall\n"
+                                        "k-5,Broken,toaster,hall\n", -1, NULL));
+    g_assert_true (g_file_get_contents (path, &before, NULL, NULL));
+    drover_preferences_window_import_csv_file (DROVER_PREFERENCES_WINDOW (preferences), bad_csv);
+    wait_for_text (preferences, "Nothing was imported from bad.csv. Line 3: Printer “k-5” needs");
+    g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+    g_assert_cmpstr (after, ==, before);
+  }
+
+  /* Whatever happened, no secret ever reached the file. */
+  g_free (contents);
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_null (strstr (contents, "farm-secret"));
+  g_assert_null (strstr (contents, "wrong-secret"));
+  g_assert_null (strstr (contents, "12345678"));
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  gtk_window_destroy (GTK_WINDOW (window));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_unlink (passwords);
+  g_unlink (csv_path);
+  g_unlink (bad_csv_path);
+  g_rmdir (dir);
+}
+
+/* A farm file Drover cannot read is never overwritten from Preferences. */
+static void
+test_preferences_broken_farm (void)
+{
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *after = NULL;
+  static const char broken[] = "[printer p-1]\nconnector=moonraker\nbroker=nowhere\n";
+  GtkWidget *preferences;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (path, broken, -1, NULL));
+
+  preferences = drover_preferences_window_new (NULL, path);
+  gtk_window_present (GTK_WINDOW (preferences));
+  wait_for_text (preferences, "uses broker “nowhere”");
+  wait_for_text (preferences, "Preferences will not overwrite it");
+  g_assert_null (drover_preferences_window_get_inventory (DROVER_PREFERENCES_WINDOW (preferences)));
+  g_assert_false (gtk_widget_activate_action (preferences, "prefs.add-broker", NULL) &&
+                  find_of_type (preferences, DROVER_TYPE_BROKER_EDITOR) != NULL);
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, broken);
+  g_unlink (path);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+
+  g_rmdir (path);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const char * const user_dirs[][2] = {
+    { "HOME", "home" },
+    { "XDG_CONFIG_HOME", "config" },
+    { "XDG_DATA_HOME", "data" },
+    { "XDG_CACHE_HOME", "cache" },
+    { "XDG_STATE_HOME", "state" },
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *home = NULL;
+  int status;
+
+  if (!drover_test_display_ensure (&error))
+    g_error ("No display for the UI tests: %s", error->message);
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+
+  /* The developer's own farm.conf stays out of reach. Not
+   * G_TEST_OPTION_ISOLATE_DIRS: gtk_test_init() drops it, and it would
+   * hide the system's MIME database that icons are loaded with. */
+  home = g_dir_make_tmp ("drover-test-preferences-XXXXXX", &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (user_dirs); i++)
+    {
+      g_autofree char *dir = g_build_filename (home, user_dirs[i][1], NULL);
+
+      g_mkdir_with_parents (dir, 0700);
+      g_setenv (user_dirs[i][0], dir, TRUE);
+    }
+  gtk_test_init (&argc, &argv, NULL);
+  g_assert_true (drover_core_init (NULL));
+
+  /* Before anything talks to the session bus: it is the keyring's. */
+  keyring = drover_test_keyring_start (&error);
+  if (keyring == NULL)
+    g_error ("No keyring for the tests: %s", error->message);
+
+  app = drover_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+
+  g_test_add_func ("/preferences/farm", test_preferences_farm);
+  g_test_add_func ("/preferences/broken-farm", test_preferences_broken_farm);
+
+  status = g_test_run ();
+
+  g_clear_object (&app);
+  g_clear_pointer (&keyring, drover_test_keyring_free);
+  drover_test_display_stop ();
+  remove_tree (home);
+
+  return status;
+}
