@@ -15,6 +15,8 @@
 
 #include <glib/gi18n.h>
 
+#include "drover-editor-private.h"
+
 #include "drover-broker-editor.h"
 
 struct _DroverBrokerEditor
@@ -99,18 +101,6 @@ password_changed_cb (DroverBrokerEditor *self)
   self->password_edited = TRUE;
 }
 
-static char *
-dup_text (AdwEntryRow *row)
-{
-  g_autofree char *text = g_strdup (gtk_editable_get_text (GTK_EDITABLE (row)));
-
-  g_strstrip (text);
-  if (text[0] == '\0')
-    return NULL;
-
-  return g_steal_pointer (&text);
-}
-
 static void
 save_action (GtkWidget  *widget,
              const char *action_name,
@@ -132,10 +122,7 @@ cancel_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (ADW_IS_PREFERENCES_WINDOW (root))
-    adw_preferences_window_close_subpage (ADW_PREFERENCES_WINDOW (root));
+  _drover_editor_close_subpage (widget);
 }
 
 static void
@@ -143,16 +130,13 @@ chooser_response_cb (DroverBrokerEditor *self,
                      int                 response,
                      GtkNativeDialog    *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  char *path = _drover_editor_dup_chosen_path (chooser, response);
 
-      if (file != NULL && g_file_peek_path (file) != NULL)
-        {
-          g_free (self->ca_file);
-          self->ca_file = g_file_get_path (file);
-          update_ca_row (self);
-        }
+  if (path != NULL)
+    {
+      g_free (self->ca_file);
+      self->ca_file = path;
+      update_ca_row (self);
     }
 
   g_clear_object (&self->chooser);
@@ -164,30 +148,11 @@ choose_ca_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   DroverBrokerEditor *self = DROVER_BROKER_EDITOR (widget);
-  g_autoptr(GtkFileFilter) certificates = gtk_file_filter_new ();
-  g_autoptr(GtkFileFilter) everything = gtk_file_filter_new ();
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
 
-  chooser = gtk_file_chooser_native_new (_("Choose the Broker's CA Certificate"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-
-  gtk_file_filter_set_name (certificates, _("PEM Certificates"));
-  gtk_file_filter_add_pattern (certificates, "*.pem");
-  gtk_file_filter_add_pattern (certificates, "*.crt");
-  gtk_file_filter_add_pattern (certificates, "*.cer");
-  gtk_file_filter_add_mime_type (certificates, "application/x-x509-ca-cert");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), certificates);
-  gtk_file_filter_set_name (everything, _("All Files"));
-  gtk_file_filter_add_pattern (everything, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), everything);
-
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
-  self->chooser = GTK_NATIVE_DIALOG (chooser);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (chooser_response_cb), self, G_CONNECT_SWAPPED);
-  gtk_native_dialog_show (self->chooser);
+  self->chooser = _drover_editor_choose_ca_file (widget, _("Choose the Broker's CA Certificate"), G_CALLBACK (chooser_response_cb));
 }
 
 static void
@@ -420,14 +385,14 @@ drover_broker_editor_dup_entry (DroverBrokerEditor *self)
 
   g_return_val_if_fail (DROVER_IS_BROKER_EDITOR (self), NULL);
 
-  name = dup_text (self->name_row);
+  name = _drover_editor_dup_text (self->name_row);
   entry = self->original != NULL ? drover_broker_entry_copy (self->original) : drover_broker_entry_new (NULL);
   g_free (entry->name);
   entry->name = g_steal_pointer (&name);
   g_free (entry->uri);
-  entry->uri = dup_text (self->uri_row);
+  entry->uri = _drover_editor_dup_text (self->uri_row);
   g_free (entry->username);
-  entry->username = dup_text (self->username_row);
+  entry->username = _drover_editor_dup_text (self->username_row);
   g_free (entry->ca_file);
   entry->ca_file = g_strdup (self->ca_file);
   entry->verify_host_name = gtk_switch_get_active (self->verify_switch);

@@ -16,6 +16,8 @@
 
 #include <glib/gi18n.h>
 
+#include "drover-editor-private.h"
+
 #include "drover-printer-editor.h"
 
 struct _DroverPrinterEditor
@@ -152,18 +154,6 @@ code_changed_cb (DroverPrinterEditor *self)
   self->code_edited = TRUE;
 }
 
-static char *
-dup_text (AdwEntryRow *row)
-{
-  g_autofree char *text = g_strdup (gtk_editable_get_text (GTK_EDITABLE (row)));
-
-  g_strstrip (text);
-  if (text[0] == '\0')
-    return NULL;
-
-  return g_steal_pointer (&text);
-}
-
 static void
 save_action (GtkWidget  *widget,
              const char *action_name,
@@ -185,10 +175,7 @@ cancel_action (GtkWidget  *widget,
                const char *action_name,
                GVariant   *parameter)
 {
-  GtkRoot *root = gtk_widget_get_root (widget);
-
-  if (ADW_IS_PREFERENCES_WINDOW (root))
-    adw_preferences_window_close_subpage (ADW_PREFERENCES_WINDOW (root));
+  _drover_editor_close_subpage (widget);
 }
 
 static void
@@ -196,16 +183,13 @@ chooser_response_cb (DroverPrinterEditor *self,
                      int                  response,
                      GtkNativeDialog     *chooser)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  char *path = _drover_editor_dup_chosen_path (chooser, response);
 
-      if (file != NULL && g_file_peek_path (file) != NULL)
-        {
-          g_free (self->ca_file);
-          self->ca_file = g_file_get_path (file);
-          update_ca_row (self);
-        }
+  if (path != NULL)
+    {
+      g_free (self->ca_file);
+      self->ca_file = path;
+      update_ca_row (self);
     }
 
   g_clear_object (&self->chooser);
@@ -217,30 +201,11 @@ choose_ca_action (GtkWidget  *widget,
                   GVariant   *parameter)
 {
   DroverPrinterEditor *self = DROVER_PRINTER_EDITOR (widget);
-  g_autoptr(GtkFileFilter) certificates = gtk_file_filter_new ();
-  g_autoptr(GtkFileFilter) everything = gtk_file_filter_new ();
-  GtkRoot *root = gtk_widget_get_root (widget);
-  GtkFileChooserNative *chooser;
 
-  chooser = gtk_file_chooser_native_new (_("Choose the Printer's CA Certificate"),
-                                         GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), _("_Cancel"));
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-
-  gtk_file_filter_set_name (certificates, _("PEM Certificates"));
-  gtk_file_filter_add_pattern (certificates, "*.pem");
-  gtk_file_filter_add_pattern (certificates, "*.crt");
-  gtk_file_filter_add_pattern (certificates, "*.cer");
-  gtk_file_filter_add_mime_type (certificates, "application/x-x509-ca-cert");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), certificates);
-  gtk_file_filter_set_name (everything, _("All Files"));
-  gtk_file_filter_add_pattern (everything, "*");
-  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), everything);
-
+  if (self->chooser != NULL)
+    gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
-  self->chooser = GTK_NATIVE_DIALOG (chooser);
-  g_signal_connect_object (chooser, "response", G_CALLBACK (chooser_response_cb), self, G_CONNECT_SWAPPED);
-  gtk_native_dialog_show (self->chooser);
+  self->chooser = _drover_editor_choose_ca_file (widget, _("Choose the Printer's CA Certificate"), G_CALLBACK (chooser_response_cb));
 }
 
 static void
@@ -285,7 +250,7 @@ test_action (GtkWidget  *widget,
   gboolean bambu = get_connector (self) == DROVER_CONNECTOR_BAMBU;
 
   /* The settings a link to this printer would use (drover-farm.c). */
-  broker->uri = dup_text (self->uri_row);
+  broker->uri = _drover_editor_dup_text (self->uri_row);
   broker->ca_file = g_strdup (self->ca_file);
   if (bambu)
     {
@@ -531,9 +496,9 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
   entry = self->original != NULL ? drover_printer_entry_copy (self->original) : drover_printer_entry_new (NULL, 0);
   g_clear_pointer (&entry->access_code, g_free);
   g_free (entry->id);
-  entry->id = dup_text (self->id_row);
+  entry->id = _drover_editor_dup_text (self->id_row);
   g_free (entry->name);
-  entry->name = dup_text (self->name_row);
+  entry->name = _drover_editor_dup_text (self->name_row);
   entry->connector = connector;
 
   g_clear_pointer (&entry->broker, g_free);
@@ -544,20 +509,20 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
   if (connector == DROVER_CONNECTOR_NATIVE)
     entry->key = g_strdup (entry->id);
   else
-    entry->key = dup_text (self->key_row);
+    entry->key = _drover_editor_dup_text (self->key_row);
   /* Moonraker and OctoPrint name a printer by its id unless told otherwise. */
   if (entry->key == NULL && (connector == DROVER_CONNECTOR_MOONRAKER || connector == DROVER_CONNECTOR_OCTOPRINT))
     entry->key = g_strdup (entry->id);
 
   g_clear_pointer (&entry->http_url, g_free);
   if (connector == DROVER_CONNECTOR_MOONRAKER || connector == DROVER_CONNECTOR_OCTOPRINT)
-    entry->http_url = dup_text (self->http_row);
+    entry->http_url = _drover_editor_dup_text (self->http_row);
 
   g_clear_pointer (&entry->uri, g_free);
   g_clear_pointer (&entry->ca_file, g_free);
   if (own_broker)
     {
-      entry->uri = dup_text (self->uri_row);
+      entry->uri = _drover_editor_dup_text (self->uri_row);
       entry->ca_file = g_strdup (self->ca_file);
     }
 

@@ -12,6 +12,7 @@
 
 #include "drover-core.h"
 #include "drover-test-broker.h"
+#include "drover-test-tls.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC)
 
@@ -45,71 +46,6 @@ spin (guint ms)
     }
 }
 
-static gboolean
-run_openssl (const char *first,
-             ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  const char *arg;
-  va_list args;
-
-  g_ptr_array_add (argv, (gpointer)"openssl");
-  g_ptr_array_add (argv, (gpointer)first);
-  va_start (args, first);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char * const *)argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, NULL);
-  return process != NULL && g_subprocess_wait_check (process, NULL, NULL);
-}
-
-/* A CA and a server certificate for @san, signed by it. */
-static void
-make_certificates (const char *dir,
-                   const char *name,
-                   const char *san)
-{
-  g_autofree char *ca_key = g_build_filename (dir, "ca.key", NULL);
-  g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
-  g_autofree char *key = g_strdup_printf ("%s/%s.key", dir, name);
-  g_autofree char *csr = g_strdup_printf ("%s/%s.csr", dir, name);
-  g_autofree char *cert = g_strdup_printf ("%s/%s.pem", dir, name);
-  g_autofree char *ext = g_strdup_printf ("%s/%s.ext", dir, name);
-  g_autofree char *ext_text = g_strdup_printf ("subjectAltName=%s\n", san);
-
-  if (!g_file_test (ca, G_FILE_TEST_EXISTS))
-    g_assert_true (run_openssl ("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                "-keyout", ca_key, "-out", ca, "-days", "30", "-subj", "/CN=Drover Test CA", NULL));
-  g_assert_true (g_file_set_contents (ext, ext_text, -1, NULL));
-  g_assert_true (run_openssl ("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                              "-keyout", key, "-out", csr, "-subj", "/CN=broker", NULL));
-  g_assert_true (run_openssl ("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
-                              "-out", cert, "-days", "30", "-extfile", ext, NULL));
-}
-
-static DroverTestBroker *
-start_tls_broker (const char  *dir,
-                  const char  *name,
-                  guint16     *tls_port)
-{
-  g_autoptr(GError) error = NULL;
-  guint16 port = drover_test_free_port ();
-  g_autofree char *config = g_strdup_printf ("listener %u 127.0.0.1\n"
-                                             "cafile %s/ca.pem\ncertfile %s/%s.pem\nkeyfile %s/%s.key\n",
-                                             port, dir, dir, name, dir, name);
-  DroverTestBroker *broker = drover_test_broker_start (config, &error);
-
-  g_assert_no_error (error);
-  g_assert_true (drover_test_wait_for_port (port, 5000));
-  *tls_port = port;
-
-  return broker;
-}
-
 static void
 test_link_tls (void)
 {
@@ -130,17 +66,17 @@ test_link_tls (void)
   guint16 wrong_port;
 
   g_assert_no_error (error);
-  make_certificates (dir, "right", "IP:127.0.0.1");
-  make_certificates (dir, "elsewhere", "DNS:broker.elsewhere.example");
+  drover_test_make_certificates (dir, "right", "IP:127.0.0.1");
+  drover_test_make_certificates (dir, "elsewhere", "DNS:broker.elsewhere.example");
   ca = g_build_filename (dir, "ca.pem", NULL);
 
   other_dir = g_build_filename (dir, "other", NULL);
   g_mkdir (other_dir, 0700);
-  make_certificates (other_dir, "unused", "IP:127.0.0.1");
+  drover_test_make_certificates (other_dir, "unused", "IP:127.0.0.1");
   other_ca = g_build_filename (other_dir, "ca.pem", NULL);
 
-  broker = start_tls_broker (dir, "right", &port);
-  wrong_name = start_tls_broker (dir, "elsewhere", &wrong_port);
+  broker = drover_test_start_tls_broker (dir, "right", &port);
+  wrong_name = drover_test_start_tls_broker (dir, "elsewhere", &wrong_port);
   uri = g_strdup_printf ("ssl://127.0.0.1:%u", port);
   wrong_name_uri = g_strdup_printf ("ssl://127.0.0.1:%u", wrong_port);
 
@@ -180,8 +116,8 @@ test_link_tls (void)
     g_autofree char *printer_uri = NULL;
     guint16 printer_port;
 
-    make_certificates (dir, "printer", "DNS:01P00A000400001");
-    printer_broker = start_tls_broker (dir, "printer", &printer_port);
+    drover_test_make_certificates (dir, "printer", "DNS:01P00A000400001");
+    printer_broker = drover_test_start_tls_broker (dir, "printer", &printer_port);
     printer_uri = g_strdup_printf ("ssl://127.0.0.1:%u", printer_port);
 
     right_serial = drover_mqtt_link_new (printer_uri, "test-serial");
