@@ -159,6 +159,18 @@ quit_action_cb (GSimpleAction *action,
     }
 }
 
+/* The operator changed the farm: show the farm as it now is, in every
+ * window, instead of the old one (or the demo). */
+static void
+farm_saved_cb (DroverApplication *self)
+{
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (self));
+
+  drover_application_stop_demo (self);
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_widget_activate_action (GTK_WIDGET (l->data), "win.reload-farm", NULL);
+}
+
 static void
 preferences_action_cb (GSimpleAction *action,
                        GVariant      *parameter,
@@ -169,6 +181,7 @@ preferences_action_cb (GSimpleAction *action,
   GtkWidget *preferences;
 
   preferences = drover_preferences_window_new (gtk_application_get_active_window (GTK_APPLICATION (self)), path);
+  g_signal_connect_object (preferences, "farm-saved", G_CALLBACK (farm_saved_cb), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (preferences));
 }
 

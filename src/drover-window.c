@@ -430,6 +430,27 @@ back_action (GtkWidget  *widget,
 }
 
 static void
+reload_farm_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+  DroverApplication *app = get_application (self);
+
+  if (app == NULL)
+    return;
+
+  g_cancellable_cancel (self->starting);
+  g_clear_object (&self->starting);
+  drover_printer_page_set_printer (self->printer_page, NULL, NULL);
+  /* Whatever runs (the old farm, or the demo) gives way to the file's farm. */
+  drover_application_stop_demo (app);
+  self->showing_demo = FALSE;
+  show_page (self, "welcome");
+  drover_application_open_farm_async (app, NULL, farm_opened_cb, g_object_ref (self));
+}
+
+static void
 diagnostics_action (GtkWidget  *widget,
                     const char *action_name,
                     GVariant   *parameter)
@@ -605,6 +626,7 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, printer_activated_cb);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
   gtk_widget_class_install_action (widget_class, "win.diagnostics", NULL, diagnostics_action);
+  gtk_widget_class_install_action (widget_class, "win.reload-farm", NULL, reload_farm_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, GDK_ALT_MASK, "win.back", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "win.back", NULL);
 

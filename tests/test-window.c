@@ -509,6 +509,14 @@ first_printer_heard (gpointer data)
          drover_printer_get_state (printer) != DROVER_PRINTER_STATE_OFFLINE;
 }
 
+static gboolean
+fleet_shows_renamed (gpointer data)
+{
+  DroverPrinter *printer = drover_fleet_find_printer (data, "p-0001");
+
+  return printer != NULL && g_str_has_prefix (drover_printer_get_display_name (printer), "Renamed ");
+}
+
 static void
 test_window_configured_farm (void)
 {
@@ -544,6 +552,22 @@ test_window_configured_farm (void)
   g_assert_nonnull (strstr (text, "1 printer"));
   g_assert_null (strstr (text, "Demo farm"));
   g_assert_null (strstr (text, "This is the demo farm"));
+
+  /* The farm file changes (Preferences saved it): the window shows the
+   * farm as it now is. */
+  {
+    g_autofree char *contents = NULL;
+    g_autoptr(GString) renamed = NULL;
+
+    g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+    renamed = g_string_new (contents);
+    g_string_replace (renamed, "name=", "name=Renamed ", 1);
+    g_assert_true (g_file_set_contents (path, renamed->str, -1, NULL));
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reload-farm", NULL));
+    g_assert_true (iterate_until_long (page_is_fleet, window));
+    g_assert_true (iterate_until (fleet_shows_renamed, drover_application_get_fleet (app)));
+    g_assert_cmpuint (drover_fleet_get_n_printers (drover_application_get_fleet (app)), ==, 1);
+  }
   close_window (window);
 
   drover_application_stop_demo (app);
