@@ -510,10 +510,69 @@ broker_save_cb (DroverPreferencesWindow *self,
   op_start (op);
 }
 
-static void
-broker_remove_cb (DroverPreferencesWindow *self,
-                  DroverBrokerEditor      *editor)
+/* Removing loses what the operator typed: ask first (libadwaita 1.2:
+ * AdwMessageDialog and its response signal). */
+typedef void (*RemoveFunc) (DroverPreferencesWindow *self,
+                            GtkWidget               *editor);
+
+typedef struct
 {
+  DroverPreferencesWindow *self;
+  GtkWidget               *editor;
+  RemoveFunc               remove;
+} RemoveConfirmation;
+
+static void
+remove_confirmation_free (gpointer  data,
+                          GClosure *closure)
+{
+  RemoveConfirmation *confirmation = data;
+
+  g_object_unref (confirmation->self);
+  g_object_unref (confirmation->editor);
+  g_free (confirmation);
+}
+
+static void
+remove_response_cb (AdwMessageDialog   *dialog,
+                    const char         *response,
+                    RemoveConfirmation *confirmation)
+{
+  if (g_str_equal (response, "remove"))
+    confirmation->remove (confirmation->self, confirmation->editor);
+}
+
+static void
+confirm_removal (DroverPreferencesWindow *self,
+                 GtkWidget               *editor,
+                 const char              *heading,
+                 const char              *body,
+                 RemoveFunc               remove)
+{
+  RemoveConfirmation *confirmation = g_new0 (RemoveConfirmation, 1);
+  GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+
+  confirmation->self = g_object_ref (self);
+  confirmation->editor = g_object_ref (editor);
+  confirmation->remove = remove;
+
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "remove", _("_Remove"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "remove", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_signal_connect_data (dialog, "response", G_CALLBACK (remove_response_cb), confirmation,
+                         remove_confirmation_free, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
+broker_remove_now (DroverPreferencesWindow *self,
+                   GtkWidget               *widget)
+{
+  DroverBrokerEditor *editor = DROVER_BROKER_EDITOR (widget);
   const char *name = drover_broker_editor_get_old_name (editor);
   g_autoptr(GError) error = NULL;
   SaveOp *op;
@@ -533,6 +592,22 @@ broker_remove_cb (DroverPreferencesWindow *self,
   op->clear = TRUE;
   op->done_message = g_strdup_printf (_("Broker “%s” removed"), name);
   op_start (op);
+}
+
+static void
+broker_remove_cb (DroverPreferencesWindow *self,
+                  DroverBrokerEditor      *editor)
+{
+  const char *name = drover_broker_editor_get_old_name (editor);
+  g_autofree char *heading = NULL;
+
+  if (self->busy || name == NULL)
+    return;
+
+  heading = g_strdup_printf (_("Remove Broker “%s”?"), name);
+  confirm_removal (self, GTK_WIDGET (editor), heading,
+                   _("Drover forgets how to reach it and its password. The broker itself is not changed."),
+                   broker_remove_now);
 }
 
 static void
@@ -572,9 +647,10 @@ printer_save_cb (DroverPreferencesWindow *self,
 }
 
 static void
-printer_remove_cb (DroverPreferencesWindow *self,
-                   DroverPrinterEditor     *editor)
+printer_remove_now (DroverPreferencesWindow *self,
+                    GtkWidget               *widget)
 {
+  DroverPrinterEditor *editor = DROVER_PRINTER_EDITOR (widget);
   const char *id = drover_printer_editor_get_old_id (editor);
   g_autoptr(GError) error = NULL;
   SaveOp *op;
@@ -594,6 +670,22 @@ printer_remove_cb (DroverPreferencesWindow *self,
   op->clear = TRUE;
   op->done_message = g_strdup_printf (_("Printer “%s” removed"), id);
   op_start (op);
+}
+
+static void
+printer_remove_cb (DroverPreferencesWindow *self,
+                   DroverPrinterEditor     *editor)
+{
+  const char *id = drover_printer_editor_get_old_id (editor);
+  g_autofree char *heading = NULL;
+
+  if (self->busy || id == NULL)
+    return;
+
+  heading = g_strdup_printf (_("Remove Printer “%s”?"), id);
+  confirm_removal (self, GTK_WIDGET (editor), heading,
+                   _("Drover stops watching it and forgets its access code. The printer itself is not changed."),
+                   printer_remove_now);
 }
 
 /* libadwaita 1.2's leaflet loses track of a subpage removed while another

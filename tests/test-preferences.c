@@ -353,6 +353,28 @@ activate_row (GtkWidget  *preferences,
   g_signal_emit_by_name (list, "row-activated", row);
 }
 
+static GtkWidget *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (toplevel) && gtk_widget_get_mapped (toplevel))
+        return toplevel;
+    }
+
+  return NULL;
+}
+
+static gboolean
+message_dialog_shown (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
 static void
 test_preferences_farm (void)
 {
@@ -522,6 +544,36 @@ test_preferences_farm (void)
     wait_for_text (preferences, "Nothing was imported from bad.csv. Line 3: Printer “k-5” needs");
     g_assert_true (g_file_get_contents (path, &after, NULL, NULL));
     g_assert_cmpstr (after, ==, before);
+  }
+
+  /* Removing asks first: Cancel keeps the printer, Remove takes it out. */
+  {
+    Lookup lookup = { preferences, DROVER_TYPE_PRINTER_EDITOR };
+    AdwMessageDialog *dialog;
+
+    activate_row (preferences, "Ender");
+    g_assert_true (iterate_until (editor_shown, &lookup));
+    editor = find_of_type (preferences, DROVER_TYPE_PRINTER_EDITOR);
+
+    g_assert_true (gtk_widget_activate_action (editor, "editor.remove", NULL));
+    g_assert_true (iterate_until (message_dialog_shown, NULL));
+    dialog = ADW_MESSAGE_DIALOG (find_message_dialog ());
+    g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "k-3"));
+    adw_message_dialog_response (dialog, "cancel");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    g_free (contents);
+    g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+    g_assert_nonnull (strstr (contents, "[printer k-3]"));
+
+    g_assert_true (gtk_widget_activate_action (editor, "editor.remove", NULL));
+    g_assert_true (iterate_until (message_dialog_shown, NULL));
+    dialog = ADW_MESSAGE_DIALOG (find_message_dialog ());
+    adw_message_dialog_response (dialog, "remove");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    wait_for_text (preferences, "Printer “k-3” removed");
+    g_free (contents);
+    g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+    g_assert_null (strstr (contents, "[printer k-3]"));
   }
 
   /* Whatever happened, no secret ever reached the file. */
