@@ -405,6 +405,88 @@ test_telemetry_offline_after_silence (void)
   g_assert_cmpint (drover_printer_get_state (native), ==, DROVER_PRINTER_STATE_IDLE);
 }
 
+/* Received on the plain listener of the printer's broker, by a bystander. */
+static GAsyncQueue *requests;
+
+static int
+request_arrived_cb (void              *context,
+                    char              *topic,
+                    int                topic_length,
+                    MQTTAsync_message *message)
+{
+  g_async_queue_push (requests, g_strdup_printf ("%s %.*s", topic, message->payloadlen, (char *)message->payload));
+  MQTTAsync_freeMessage (&message);
+  MQTTAsync_free (topic);
+  return 1;
+}
+
+static void
+test_farm_asks_bambu_for_full_report (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-bambu-XXXXXX", &error);
+  g_autofree char *ca = NULL;
+  g_autofree char *plain_uri = NULL;
+  g_autofree char *inventory_text = NULL;
+  g_autofree char *request = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverFarm) farm = NULL;
+  MQTTAsync watcher;
+  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
+  gint64 deadline;
+  DroverInventory *inventory;
+  guint16 tls_port;
+
+  g_assert_no_error (error);
+  drover_test_make_certificates (dir, "printer", "DNS:01P00A000400001");
+  ca = g_build_filename (dir, "ca.pem", NULL);
+  broker = drover_test_start_tls_broker (dir, "printer", &tls_port);
+  plain_uri = drover_test_broker_dup_uri (broker);
+
+  /* Somebody watches what the printer is asked. */
+  requests = g_async_queue_new_full (g_free);
+  g_assert_cmpint (MQTTAsync_create (&watcher, plain_uri, "watcher", MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
+  MQTTAsync_setCallbacks (watcher, NULL, NULL, request_arrived_cb, NULL);
+  options.cleansession = 1;
+  g_assert_cmpint (MQTTAsync_connect (watcher, &options), ==, MQTTASYNC_SUCCESS);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!MQTTAsync_isConnected (watcher) && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_assert_true (MQTTAsync_isConnected (watcher));
+  {
+    MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+
+    g_assert_cmpint (MQTTAsync_subscribe (watcher, "device/+/request", 1, &response), ==, MQTTASYNC_SUCCESS);
+    g_assert_cmpint (MQTTAsync_waitForCompletion (watcher, response.token, 5000), ==, MQTTASYNC_SUCCESS);
+  }
+
+  inventory_text = g_strdup_printf ("[printer x1]\nconnector=bambu\nserial=01P00A000400001\n"
+                                    "uri=ssl://127.0.0.1:%u\nca-file=%s\naccess-code=12345678\n", tls_port, ca);
+  inventory = drover_inventory_load_from_data (inventory_text, -1, &error);
+  g_assert_no_error (error);
+  farm = drover_farm_new (fleet, inventory);
+  g_assert_true (drover_farm_start (farm, &error));
+  g_assert_no_error (error);
+
+  /* P1 and A1 printers send only what changed: a console that connects
+   * must ask for everything once, on the printer's request topic. */
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (request == NULL && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      request = g_async_queue_try_pop (requests);
+      g_usleep (1000);
+    }
+  g_assert_nonnull (request);
+  g_assert_true (g_str_has_prefix (request, "device/01P00A000400001/request "));
+  g_assert_nonnull (strstr (request, "\"command\": \"pushall\""));
+
+  drover_farm_stop (farm);
+  MQTTAsync_destroy (&watcher);
+  g_clear_pointer (&requests, g_async_queue_unref);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -418,6 +500,7 @@ main (int   argc,
   g_test_add_func ("/telemetry/malformed-storm", test_telemetry_malformed_storm);
   g_test_add_func ("/telemetry/coalesces", test_telemetry_coalesces);
   g_test_add_func ("/telemetry/offline-after-silence", test_telemetry_offline_after_silence);
+  g_test_add_func ("/farm/asks-bambu-for-full-report", test_farm_asks_bambu_for_full_report);
 
   return g_test_run ();
 }

@@ -166,6 +166,23 @@ every_connector_heard (gpointer data)
 }
 
 static gboolean
+bambu_beds_known (gpointer data)
+{
+  DroverFleet *fleet = data;
+
+  for (guint i = 0; i < drover_fleet_get_n_printers (fleet); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (fleet), i);
+
+      if (drover_printer_get_connector (printer) == DROVER_CONNECTOR_BAMBU &&
+          (drover_printer_get_bed_temperature (printer) < 5.0 || drover_printer_get_hotend_temperature (printer) < 5.0))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
 iterate_until_long (gboolean (*done) (gpointer data),
                     gpointer   data)
 {
@@ -352,6 +369,10 @@ test_window_demo_farm (void)
   /* Klipper, OctoPrint, Bambu Lab (over TLS, its own broker) and native
    * printers all report to their cards. */
   g_assert_true (iterate_until_long (every_connector_heard, fleet));
+  /* Bambu printers that send only deltas were asked for a full report
+   * (pushall) when Drover connected: every field is there, not just the
+   * ones that changed since. */
+  g_assert_true (iterate_until_long (bambu_beds_known, fleet));
 
   text = visible_text (GTK_WIDGET (window));
   g_assert_nonnull (strstr (text, "Demo farm · 12 printers"));

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <libsoup/soup.h>
+#include <string.h>
 
 #include "drover-decode.h"
 #include "drover-farm.h"
@@ -231,6 +232,45 @@ start_after_secret (DroverFarm       *self,
   drover_secrets_lookup_async (kind, name, self->cancellable, secret_found_cb, wait);
 }
 
+/* A Bambu printer sends a full report only when asked; afterwards only
+ * what changed (P1, A1). A console that connects later must ask, or it
+ * sees deltas of a state it never had. Not more than every 5 minutes:
+ * the P1P lags when asked more often (reference: bambu-anycubic.md A2). */
+#define PUSHALL_MIN_INTERVAL (5 * 60 * G_USEC_PER_SEC)
+
+static void
+free_serial (gpointer  data,
+             GClosure *closure)
+{
+  g_free (data);
+}
+
+static void
+bambu_link_state_cb (DroverMqttLink *link,
+                     GParamSpec     *pspec,
+                     gpointer        user_data)
+{
+  const char *serial = user_data;
+  gint64 *last = g_object_get_data (G_OBJECT (link), "drover-last-pushall");
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *topic = NULL;
+  static const char pushall[] = "{\"pushing\": {\"sequence_id\": \"0\", \"command\": \"pushall\", "
+                                "\"version\": 1, \"push_target\": 1}}";
+
+  if (drover_mqtt_link_get_state (link) != DROVER_LINK_STATE_CONNECTED)
+    return;
+  if (last != NULL && now - *last < PUSHALL_MIN_INTERVAL)
+    return;
+
+  topic = g_strconcat ("device/", serial, "/request", NULL);
+  if (drover_mqtt_link_publish (link, topic, pushall, strlen (pushall), 0, FALSE, NULL))
+    {
+      last = g_new (gint64, 1);
+      *last = now;
+      g_object_set_data_full (G_OBJECT (link), "drover-last-pushall", last, g_free);
+    }
+}
+
 static char *
 client_id (const char *suffix)
 {
@@ -311,6 +351,8 @@ drover_farm_start (DroverFarm  *self,
            * the name against the serial, before Paho connects. */
           drover_mqtt_link_set_tls (link, entry->ca_file, NULL, NULL, FALSE);
           drover_mqtt_link_set_tls_server_name (link, entry->key);
+          g_signal_connect_data (link, "notify::state", G_CALLBACK (bambu_link_state_cb),
+                                 g_strdup (entry->key), free_serial, 0);
           /* drover-sim's demo writes the access code into its inventory;
            * an operator's farm keeps it in the keyring. */
           if (entry->access_code != NULL)
