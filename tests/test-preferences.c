@@ -17,9 +17,10 @@
 #include "drover-test-broker.h"
 #include "drover-test-display.h"
 #include "drover-test-keyring.h"
+#include "drover-test-ui.h"
 #include "drover-window.h"
 
-#define WAIT_US (15 * G_USEC_PER_SEC)
+#define WAIT_MS 15000
 
 static DroverApplication *app;
 static DroverTestKeyring *keyring;
@@ -28,41 +29,7 @@ static gboolean
 iterate_until (gboolean (*done) (gpointer data),
                gpointer   data)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  return TRUE;
-}
-
-static void
-collect_text (GtkWidget *widget,
-              GString   *out)
-{
-  if (!gtk_widget_get_visible (widget))
-    return;
-
-  if (GTK_IS_LABEL (widget))
-    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
-    collect_text (child, out);
-}
-
-static char *
-visible_text (GtkWidget *widget)
-{
-  GString *out = g_string_new (NULL);
-
-  collect_text (widget, out);
-
-  return g_string_free (out, FALSE);
+  return drover_test_iterate_until (done, data, WAIT_MS);
 }
 
 static GtkWidget *
@@ -128,26 +95,10 @@ choose (GtkWidget  *editor,
   adw_combo_row_set_selected (ADW_COMBO_ROW (row), position);
 }
 
-static GtkWidget *
-find_toplevel (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type) && gtk_widget_get_mapped (toplevel))
-        return toplevel;
-    }
-
-  return NULL;
-}
-
 static gboolean
 preferences_shown (gpointer data)
 {
-  return find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW) != NULL;
+  return drover_test_find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW) != NULL;
 }
 
 static gboolean
@@ -214,7 +165,7 @@ static gboolean
 shows_text (gpointer data)
 {
   TextWait *wait = data;
-  g_autofree char *text = visible_text (wait->widget);
+  g_autofree char *text = drover_test_visible_text (wait->widget);
 
   return strstr (text, wait->needle) != NULL;
 }
@@ -227,7 +178,7 @@ wait_for_text (GtkWidget  *widget,
 
   if (!iterate_until (shows_text, &wait))
     {
-      g_autofree char *text = visible_text (widget);
+      g_autofree char *text = drover_test_visible_text (widget);
 
       g_error ("“%s” never showed; the window shows:\n%s", needle, text);
     }
@@ -297,42 +248,6 @@ keyring_lookup (DroverSecretKind  kind,
   return secret;
 }
 
-/* Renders @widget into build/tests/screenshots/NAME.png, for review. */
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") != NULL ? g_getenv ("G_TEST_BUILDDIR") : ".",
-                                           "screenshots", NULL);
-  g_autofree char *file = g_strconcat (name, ".png", NULL);
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  gint64 until = g_get_monotonic_time () + 300 * 1000;
-
-  /* The paintable takes the widget's picture on the next frame. */
-  gtk_widget_queue_draw (widget);
-  while (g_get_monotonic_time () < until)
-    {
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0.98, 0.98, 0.98, 1.0 }, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-}
-
 static gboolean
 editable_is (gpointer data)
 {
@@ -353,26 +268,10 @@ activate_row (GtkWidget  *preferences,
   g_signal_emit_by_name (list, "row-activated", row);
 }
 
-static GtkWidget *
-find_message_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (toplevel) && gtk_widget_get_mapped (toplevel))
-        return toplevel;
-    }
-
-  return NULL;
-}
-
 static gboolean
 message_dialog_shown (gpointer data)
 {
-  return find_message_dialog () != NULL;
+  return drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG) != NULL;
 }
 
 static void
@@ -411,7 +310,7 @@ test_preferences_farm (void)
   gtk_window_present (GTK_WINDOW (window));
   g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
   g_assert_true (iterate_until (preferences_shown, NULL));
-  preferences = find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW);
+  preferences = drover_test_find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW);
   g_assert_true (iterate_until (farm_read, preferences));
   wait_for_text (preferences, "No brokers yet");
 
@@ -432,7 +331,7 @@ test_preferences_farm (void)
   type_into (editor, "_Password", "farm-secret");
   g_assert_true (gtk_widget_activate_action (editor, "editor.test", NULL));
   wait_for_text (editor, "Connected to tcp://127.0.0.1:");
-  save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-broker");
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-broker");
 
   g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
   contents = wait_for_file (path, "[broker farm]");
@@ -529,7 +428,7 @@ test_preferences_farm (void)
     drover_preferences_window_import_csv_file (DROVER_PREFERENCES_WINDOW (preferences), csv);
     wait_for_text (preferences, "Added 3 printers");
     adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "printers");
-    save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-printers");
+    drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-printers");
     g_free (contents);
     contents = wait_for_file (path, "[printer n-1]");
     g_assert_nonnull (strstr (contents, "name=Voron, second"));
@@ -557,7 +456,7 @@ test_preferences_farm (void)
 
     g_assert_true (gtk_widget_activate_action (editor, "editor.remove", NULL));
     g_assert_true (iterate_until (message_dialog_shown, NULL));
-    dialog = ADW_MESSAGE_DIALOG (find_message_dialog ());
+    dialog = ADW_MESSAGE_DIALOG (drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
     g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "k-3"));
     adw_message_dialog_response (dialog, "cancel");
     gtk_window_destroy (GTK_WINDOW (dialog));
@@ -567,7 +466,7 @@ test_preferences_farm (void)
 
     g_assert_true (gtk_widget_activate_action (editor, "editor.remove", NULL));
     g_assert_true (iterate_until (message_dialog_shown, NULL));
-    dialog = ADW_MESSAGE_DIALOG (find_message_dialog ());
+    dialog = ADW_MESSAGE_DIALOG (drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
     adw_message_dialog_response (dialog, "remove");
     gtk_window_destroy (GTK_WINDOW (dialog));
     wait_for_text (preferences, "Printer “k-3” removed");
@@ -643,13 +542,6 @@ int
 main (int   argc,
       char *argv[])
 {
-  static const char * const user_dirs[][2] = {
-    { "HOME", "home" },
-    { "XDG_CONFIG_HOME", "config" },
-    { "XDG_DATA_HOME", "data" },
-    { "XDG_CACHE_HOME", "cache" },
-    { "XDG_STATE_HOME", "state" },
-  };
   g_autoptr(GError) error = NULL;
   g_autofree char *home = NULL;
   int status;
@@ -659,18 +551,7 @@ main (int   argc,
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
 
-  /* The developer's own farm.conf stays out of reach. Not
-   * G_TEST_OPTION_ISOLATE_DIRS: gtk_test_init() drops it, and it would
-   * hide the system's MIME database that icons are loaded with. */
-  home = g_dir_make_tmp ("drover-test-preferences-XXXXXX", &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < G_N_ELEMENTS (user_dirs); i++)
-    {
-      g_autofree char *dir = g_build_filename (home, user_dirs[i][1], NULL);
-
-      g_mkdir_with_parents (dir, 0700);
-      g_setenv (user_dirs[i][0], dir, TRUE);
-    }
+  home = drover_test_isolate_user_dirs ("preferences");
   gtk_test_init (&argc, &argv, NULL);
   g_assert_true (drover_core_init (NULL));
 

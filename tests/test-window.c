@@ -12,6 +12,7 @@
 #include "drover-application.h"
 #include "drover-diagnostics-window.h"
 #include "drover-test-broker.h"
+#include "drover-test-ui.h"
 #include "drover-printer-card.h"
 #include "drover-test-display.h"
 #include "drover-window.h"
@@ -20,62 +21,23 @@
 
 static DroverApplication *app;
 
-/* Runs the main loop until @done says so, for at most five seconds. */
 static gboolean
 iterate_until (gboolean (*done) (gpointer data),
                gpointer   data)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  return drover_test_iterate_until (done, data, 5000);
+}
 
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  return TRUE;
+static gboolean
+has_toplevel_of_type (gpointer type)
+{
+  return drover_test_find_toplevel (GPOINTER_TO_SIZE (type)) != NULL;
 }
 
 static gboolean
 widget_is_mapped (gpointer widget)
 {
   return gtk_widget_get_mapped (widget);
-}
-
-static void
-collect_labels (GtkWidget *widget,
-                GString   *out)
-{
-  if (!gtk_widget_get_visible (widget))
-    return;
-
-  if (GTK_IS_LABEL (widget))
-    g_string_append_printf (out, "%s\n", gtk_label_get_label (GTK_LABEL (widget)));
-  else if (GTK_IS_INSCRIPTION (widget))
-    g_string_append_printf (out, "%s\n", gtk_inscription_get_text (GTK_INSCRIPTION (widget)));
-  else if (ADW_IS_STATUS_PAGE (widget))
-    g_string_append_printf (out, "%s\n%s\n",
-                            adw_status_page_get_title (ADW_STATUS_PAGE (widget)),
-                            adw_status_page_get_description (ADW_STATUS_PAGE (widget)));
-  else if (GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) != NULL)
-    g_string_append_printf (out, "%s\n", gtk_button_get_label (GTK_BUTTON (widget)));
-
-  for (GtkWidget *child = gtk_widget_get_first_child (widget);
-       child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    collect_labels (child, out);
-}
-
-static char *
-visible_text (GtkWidget *widget)
-{
-  GString *out = g_string_new (NULL);
-
-  collect_labels (widget, out);
-
-  return g_string_free (out, FALSE);
 }
 
 static guint
@@ -129,7 +91,7 @@ test_window_first_run (void)
   /* No farm configured: the welcome page, saying what Drover is and
    * offering the demo farm. */
   g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "welcome");
-  text = visible_text (GTK_WIDGET (window));
+  text = drover_test_visible_text (GTK_WIDGET (window));
   g_assert_nonnull (strstr (text, "Welcome to Drover"));
   g_assert_nonnull (strstr (text, "raises an alarm when a file or a job appears that you never sent"));
   g_assert_nonnull (strstr (text, "_Open the Demo Farm"));
@@ -182,23 +144,6 @@ bambu_beds_known (gpointer data)
   return TRUE;
 }
 
-static gboolean
-iterate_until_long (gboolean (*done) (gpointer data),
-                    gpointer   data)
-{
-  gint64 deadline = g_get_monotonic_time () + 40 * G_USEC_PER_SEC;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  return TRUE;
-}
-
 static guint16 broker_port;
 
 static void
@@ -217,77 +162,6 @@ find_widgets (GtkWidget  *widget,
 
   for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
     find_widgets (child, drop_downs, search);
-}
-
-/* Renders @widget as it is on screen into build/tests/screenshots/NAME.png
- * and checks that it is a picture, not a blank. */
-static gboolean has_toplevel_of_type (gpointer type);
-
-static GtkWidget *
-find_toplevel_of_type (GType type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, type))
-        return toplevel;
-    }
-
-  return NULL;
-}
-
-static void
-save_screenshot (GtkWidget  *widget,
-                 const char *name)
-{
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-  g_autofree char *dir = g_build_filename (g_getenv ("G_TEST_BUILDDIR") != NULL ? g_getenv ("G_TEST_BUILDDIR") : ".",
-                                           "screenshots", NULL);
-  g_autofree char *file = g_strconcat (name, ".png", NULL);
-  g_autofree char *path = g_build_filename (dir, file, NULL);
-  GskRenderer *renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
-  int width = gtk_widget_get_width (widget);
-  int height = gtk_widget_get_height (widget);
-  g_autofree guchar *pixels = NULL;
-  guint colours = 0;
-  guint32 first;
-
-  /* The paintable takes the widget's picture on the next frame. */
-  gtk_widget_queue_draw (widget);
-  {
-    gint64 until = g_get_monotonic_time () + 300 * 1000;
-
-    while (g_get_monotonic_time () < until)
-      {
-        g_main_context_iteration (NULL, FALSE);
-        g_usleep (1000);
-      }
-  }
-  /* The window's own background is not part of its content. */
-  gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 0.98, 0.98, 0.98, 1.0 },
-                             &GRAPHENE_RECT_INIT (0, 0, width, height));
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), width, height);
-  node = gtk_snapshot_free_to_node (g_steal_pointer (&snapshot));
-  g_assert_nonnull (node);
-  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
-
-  g_mkdir_with_parents (dir, 0755);
-  g_assert_true (gdk_texture_save_to_png (texture, path));
-  g_test_message ("screenshot: %s", path);
-
-  /* A real window has many colours; a blank one has one. */
-  pixels = g_malloc ((gsize)width * height * 4);
-  gdk_texture_download (texture, pixels, (gsize)width * 4);
-  first = ((guint32 *)(gpointer)pixels)[0];
-  for (gsize i = 0; i < (gsize)width * height && colours < 2; i += 97)
-    colours += ((guint32 *)(gpointer)pixels)[i] != first;
-  g_assert_cmpuint (colours, >=, 1);
 }
 
 static GtkWidget *
@@ -311,7 +185,7 @@ find_grid (GtkWidget *widget)
 static gboolean
 page_shows_message (gpointer window)
 {
-  g_autofree char *text = visible_text (window);
+  g_autofree char *text = drover_test_visible_text (window);
 
   return strstr (text, " at ") != NULL && strstr (text, "Nothing received yet") == NULL;
 }
@@ -361,26 +235,26 @@ test_window_demo_farm (void)
   /* A private broker and drover-sim start; Drover connects to both. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-demo", NULL));
   g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "starting");
-  g_assert_true (iterate_until_long (page_is_fleet, window));
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
   g_assert_cmpuint (drover_fleet_get_n_printers (fleet), ==, 12);
   g_assert_true (g_settings_get_boolean (settings, "demo-farm"));
   g_assert_true (iterate_until (window_shows_cards, window));
 
   /* Klipper, OctoPrint, Bambu Lab (over TLS, its own broker) and native
    * printers all report to their cards. */
-  g_assert_true (iterate_until_long (every_connector_heard, fleet));
+  g_assert_true (drover_test_iterate_until (every_connector_heard, fleet, 40000));
   /* Bambu printers that send only deltas were asked for a full report
    * (pushall) when Drover connected: every field is there, not just the
    * ones that changed since. */
-  g_assert_true (iterate_until_long (bambu_beds_known, fleet));
+  g_assert_true (drover_test_iterate_until (bambu_beds_known, fleet, 40000));
 
-  text = visible_text (GTK_WIDGET (window));
+  text = drover_test_visible_text (GTK_WIDGET (window));
   g_assert_nonnull (strstr (text, "Demo farm · 12 printers"));
   g_assert_nonnull (strstr (text, "Klipper"));
   g_assert_nonnull (strstr (text, "Bambu Lab"));
   /* Counts per state in the toolbar. */
   g_assert_true (g_regex_match_simple ("[0-9]+ idle", text, 0, 0));
-  save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "demo-farm");
+  drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "demo-farm");
 
   /* Filters and search narrow the grid; nothing left says so. */
   {
@@ -403,7 +277,7 @@ test_window_demo_farm (void)
     gtk_editable_set_text (GTK_EDITABLE (search), "no such printer");
     g_assert_true (iterate_until (shown_is_none, window));
     g_free (text);
-    text = visible_text (GTK_WIDGET (window));
+    text = drover_test_visible_text (GTK_WIDGET (window));
     g_assert_nonnull (strstr (text, "No Printers Match"));
     gtk_editable_set_text (GTK_EDITABLE (search), "");
     g_assert_true (iterate_until (shown_is_all, window));
@@ -419,8 +293,8 @@ test_window_demo_farm (void)
     g_signal_emit_by_name (grid, "activate", 0);
     g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "printer");
     g_assert_true (iterate_until (page_shows_message, window));
-    page_text = visible_text (GTK_WIDGET (window));
-    save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "printer-page");
+    page_text = drover_test_visible_text (GTK_WIDGET (window));
+    drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "printer-page");
     g_assert_nonnull (strstr (page_text, "Known on the Broker As"));
     g_assert_nonnull (strstr (page_text, "tcp://127.0.0.1:"));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
@@ -434,8 +308,8 @@ test_window_demo_farm (void)
 
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.diagnostics", NULL));
     g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (DROVER_TYPE_DIAGNOSTICS_WINDOW)));
-    diagnostics = find_toplevel_of_type (DROVER_TYPE_DIAGNOSTICS_WINDOW);
-    diagnostics_text = visible_text (diagnostics);
+    diagnostics = drover_test_find_toplevel (DROVER_TYPE_DIAGNOSTICS_WINDOW);
+    diagnostics_text = drover_test_visible_text (diagnostics);
     g_assert_nonnull (strstr (diagnostics_text, "Connected (MQTT 5)"));
     g_assert_nonnull (strstr (diagnostics_text, "Malformed"));
     gtk_window_destroy (GTK_WINDOW (diagnostics));
@@ -466,7 +340,7 @@ test_window_demo_farm (void)
 static gboolean
 card_shows_printing (gpointer card)
 {
-  g_autofree char *text = visible_text (card);
+  g_autofree char *text = drover_test_visible_text (card);
 
   return strstr (text, "benchy.gcode") != NULL;
 }
@@ -487,7 +361,7 @@ test_window_card_follows_printer (void)
   gtk_window_present (GTK_WINDOW (window));
   g_assert_true (iterate_until (widget_is_mapped, card));
 
-  before = visible_text (card);
+  before = drover_test_visible_text (card);
   g_assert_nonnull (strstr (before, "Prusa #1"));
   g_assert_nonnull (strstr (before, "Idle"));
   g_assert_nonnull (strstr (before, "OctoPrint"));
@@ -504,7 +378,7 @@ test_window_card_follows_printer (void)
                 NULL);
   /* Cards catch up once a frame, not once a property. */
   g_assert_true (iterate_until (card_shows_printing, card));
-  after = visible_text (card);
+  after = drover_test_visible_text (card);
   g_assert_nonnull (strstr (after, "Printing"));
   g_assert_nonnull (strstr (after, "benchy.gcode"));
   g_assert_nonnull (strstr (after, "25 % · 30 min left"));
@@ -565,11 +439,11 @@ test_window_configured_farm (void)
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
 
   window = open_window ();
-  g_assert_true (iterate_until_long (page_is_fleet, window));
-  g_assert_true (iterate_until_long (first_printer_heard, drover_application_get_fleet (app)));
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  g_assert_true (drover_test_iterate_until (first_printer_heard, drover_application_get_fleet (app), 40000));
 
   /* Not the demo: no demo bar, and the subtitle counts the farm's printers. */
-  text = visible_text (GTK_WIDGET (window));
+  text = drover_test_visible_text (GTK_WIDGET (window));
   g_assert_nonnull (strstr (text, "1 printer"));
   g_assert_null (strstr (text, "Demo farm"));
   g_assert_null (strstr (text, "This is the demo farm"));
@@ -585,7 +459,7 @@ test_window_configured_farm (void)
     g_string_replace (renamed, "name=", "name=Renamed ", 1);
     g_assert_true (g_file_set_contents (path, renamed->str, -1, NULL));
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.reload-farm", NULL));
-    g_assert_true (iterate_until_long (page_is_fleet, window));
+    g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
     g_assert_true (iterate_until (fleet_shows_renamed, drover_application_get_fleet (app)));
     g_assert_cmpuint (drover_fleet_get_n_printers (drover_application_get_fleet (app)), ==, 1);
   }
@@ -610,30 +484,14 @@ test_window_broken_farm (void)
 
   /* A farm file Drover cannot use says what is wrong and where. */
   window = open_window ();
-  g_assert_true (iterate_until_long (page_is_failed, window));
-  text = visible_text (GTK_WIDGET (window));
+  g_assert_true (drover_test_iterate_until (page_is_failed, window, 40000));
+  text = drover_test_visible_text (GTK_WIDGET (window));
   g_assert_nonnull (strstr (text, "The Farm Could Not Be Opened"));
   g_assert_nonnull (strstr (text, path));
   g_assert_nonnull (strstr (text, "broker “nowhere”"));
   g_assert_cmpuint (drover_fleet_get_n_printers (drover_application_get_fleet (app)), ==, 0);
   close_window (window);
   g_unlink (path);
-}
-
-static gboolean
-has_toplevel_of_type (gpointer type)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) toplevel = g_list_model_get_item (toplevels, i);
-
-      if (G_TYPE_CHECK_INSTANCE_TYPE (toplevel, GPOINTER_TO_SIZE (type)) && gtk_widget_get_mapped (toplevel))
-        return TRUE;
-    }
-
-  return FALSE;
 }
 
 static void
@@ -662,24 +520,7 @@ main (int   argc,
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
 
-  /* The developer's own farm.conf stays out of reach: a private HOME and
-   * XDG directories. (gtk_test_init() drops G_TEST_OPTION_ISOLATE_DIRS.) */
-  {
-    static const char * const user_dirs[][2] = {
-      { "HOME", "home" }, { "XDG_CONFIG_HOME", "config" }, { "XDG_DATA_HOME", "data" },
-      { "XDG_CACHE_HOME", "cache" }, { "XDG_STATE_HOME", "state" },
-    };
-    g_autofree char *home = g_dir_make_tmp ("drover-test-window-XXXXXX", &error);
-
-    g_assert_no_error (error);
-    for (guint i = 0; i < G_N_ELEMENTS (user_dirs); i++)
-      {
-        g_autofree char *dir = g_build_filename (home, user_dirs[i][1], NULL);
-
-        g_mkdir_with_parents (dir, 0700);
-        g_setenv (user_dirs[i][0], dir, TRUE);
-      }
-  }
+  g_free (drover_test_isolate_user_dirs ("window"));
   gtk_test_init (&argc, &argv, NULL);
   g_assert_true (drover_core_init (NULL));
 
