@@ -17,4 +17,9 @@ GtkNativeDialog *_drover_editor_choose_ca_file (GtkWidget   *editor,
 char            *_drover_editor_dup_chosen_path (GtkNativeDialog *chooser,
                                                  int              response);
 
+void             _drover_editor_show_testing   (GtkSpinner      *spinner);
+void             _drover_editor_show_tested    (GtkSpinner      *spinner,
+                                                AdwActionRow    *row,
+                                                const char      *result);
+
 G_END_DECLS

@@ -102,3 +102,31 @@ _drover_editor_dup_chosen_path (GtkNativeDialog *chooser,
 
   return g_file_get_path (file);
 }
+
+/**
+ * _drover_editor_show_testing:
+ *
+ * A connection test runs: the spinner says so.
+ */
+void
+_drover_editor_show_testing (GtkSpinner *spinner)
+{
+  gtk_widget_set_visible (GTK_WIDGET (spinner), TRUE);
+  gtk_spinner_start (spinner);
+}
+
+/**
+ * _drover_editor_show_tested:
+ * @result: the test's sentence
+ *
+ * A connection test ended: the spinner goes, the sentence shows in @row.
+ */
+void
+_drover_editor_show_tested (GtkSpinner   *spinner,
+                            AdwActionRow *row,
+                            const char   *result)
+{
+  gtk_spinner_stop (spinner);
+  gtk_widget_set_visible (GTK_WIDGET (spinner), FALSE);
+  adw_action_row_set_subtitle (row, result);
+}

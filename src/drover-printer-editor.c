@@ -233,9 +233,7 @@ tested_cb (GObject      *source,
     return;
 
   self->testing = FALSE;
-  gtk_spinner_stop (self->test_spinner);
-  gtk_widget_set_visible (GTK_WIDGET (self->test_spinner), FALSE);
-  adw_action_row_set_subtitle (self->test_row, message != NULL ? message : error->message);
+  _drover_editor_show_tested (self->test_spinner, self->test_row, message != NULL ? message : error->message);
   update_actions (self);
 }
 
@@ -259,8 +257,7 @@ test_action (GtkWidget  *widget,
     }
 
   self->testing = TRUE;
-  gtk_widget_set_visible (GTK_WIDGET (self->test_spinner), TRUE);
-  gtk_spinner_start (self->test_spinner);
+  _drover_editor_show_testing (self->test_spinner);
   adw_action_row_set_subtitle (self->test_row, _("Connecting…"));
   update_actions (self);
 
