@@ -12,6 +12,18 @@
 #include <locale.h>
 
 #include "drover-core.h"
+#include "droverctl-commands.h"
+
+typedef struct
+{
+  const char *name;
+  int (*main) (int argc, char **argv);
+} Command;
+
+static const Command commands[] = {
+  { "audit", droverctl_audit_main },
+  { "scan", droverctl_scan_main },
+};
 
 static gboolean show_version;
 
@@ -40,8 +52,14 @@ main (int   argc,
                                   "without the Drover window."));
   g_option_context_set_description (context,
                                     _("Commands:\n"
-                                      "  There are no commands in this version yet: signing, verifying,\n"
-                                      "  scanning, streaming and auditing arrive with the features they serve.\n"
+                                      "  scan FILE…          check G-code files: is it G-code, which commands\n"
+                                      "                      have no business in a print job, which values are\n"
+                                      "                      over the printer's limits, and a summary\n"
+                                      "  audit verify        check the ledger's hash chain; name the first\n"
+                                      "                      broken row\n"
+                                      "  audit export        write the ledger as CSV or JSON Lines\n"
+                                      "\n"
+                                      "  Run “droverctl COMMAND --help” for a command's options.\n"
                                       "\n"
                                       "Exit status:\n"
                                       "  0  success\n"
@@ -79,6 +97,15 @@ main (int   argc,
       g_printerr ("%s", help);
       return 2;
     }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      {
+        g_autofree char *name = g_strconcat ("droverctl ", argv[1], NULL);
+
+        argv[1] = name;
+        return commands[i].main (argc - 1, argv + 1);
+      }
 
   g_printerr (_("droverctl: “%s” is not a command.\n"), argv[1]);
   g_printerr (_("Run “droverctl --help” to see what droverctl can do.\n"));

@@ -1,0 +1,8 @@
+/* drover-gcode-scan.h: placeholder, being written
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <glib.h>

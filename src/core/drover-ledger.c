@@ -1,0 +1,8 @@
+/* drover-ledger.c: placeholder, being written
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "drover-ledger.h"
