@@ -23,12 +23,14 @@
 
 static int opt_printers = 1000;
 static int opt_tick_ms = 10;
+static int opt_burst = 1;
 static double opt_seconds = 8.0;
 static char *opt_mix;
 
 static const GOptionEntry entries[] = {
   { "printers", 'n', 0, G_OPTION_ARG_INT, &opt_printers, "Simulated printers (default 1000)", "N" },
   { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms, "drover-sim's tick: every printer publishes once per tick (default 10)", "MS" },
+  { "burst", 0, 0, G_OPTION_ARG_INT, &opt_burst, "drover-sim's --burst: reports per printer per tick (default 1)", "N" },
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "How long each listener listens (default 8)", "S" },
   { "mix", 0, 0, G_OPTION_ARG_STRING, &opt_mix, "drover-sim's --mix (default native=1,moonraker=1)", "LIST" },
   { NULL }
@@ -222,6 +224,7 @@ main (int   argc,
   g_autofree char *sim_path = drover_demo_farm_find_program ("drover-sim");
   g_autofree char *printers = NULL;
   g_autofree char *tick = NULL;
+  g_autofree char *burst = NULL;
   DroverInventory *inventory;
   DroverTelemetryCounts before, after;
   Probe probe = { 0 };
@@ -247,9 +250,10 @@ main (int   argc,
   inventory_path = g_build_filename (dir, "farm.conf", NULL);
   printers = g_strdup_printf ("%d", opt_printers);
   tick = g_strdup_printf ("%d", opt_tick_ms);
+  burst = g_strdup_printf ("%d", opt_burst);
 
   sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
-                          sim_path, "--broker", uri, "--printers", printers, "--tick-ms", tick,
+                          sim_path, "--broker", uri, "--printers", printers, "--tick-ms", tick, "--burst", burst,
                           "--mix", opt_mix != NULL ? opt_mix : "native=1,moonraker=1",
                           "--http-port", "-1", "--inventory", inventory_path, "--control", NULL);
   if (sim == NULL)
@@ -259,8 +263,8 @@ main (int   argc,
   /* Let every printer connect and settle into its tick. */
   spin (MAX (2.0, opt_printers / 1000.0));
 
-  printf ("drover ingest benchmark: %d printers, tick %d ms, %.0f s per listener, %s\n",
-          opt_printers, opt_tick_ms, opt_seconds, "native + moonraker");
+  printf ("drover ingest benchmark: %d printers, tick %d ms, %d report(s) per printer per tick, %.0f s per listener, %s\n",
+          opt_printers, opt_tick_ms, opt_burst, opt_seconds, "native + moonraker");
 
   /* 1. The reference: mosquitto_sub alone. */
   reference = run_mosquitto_sub (drover_test_broker_get_port (broker));
