@@ -323,6 +323,11 @@ migrated_cb (GObject      *source,
       memset (entry->access_code, 0, strlen (entry->access_code));
       g_clear_pointer (&entry->access_code, g_free);
     }
+  if (entry != NULL && entry->api_key != NULL)
+    {
+      memset (entry->api_key, 0, strlen (entry->api_key));
+      g_clear_pointer (&entry->api_key, g_free);
+    }
 
   step_migrate (op);
 }
@@ -339,12 +344,14 @@ step_migrate (SaveOp *op)
     {
       DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
 
-      if (entry->access_code == NULL)
+      const char *secret = entry->access_code != NULL ? entry->access_code : entry->api_key;
+
+      if (secret == NULL)
         continue;
 
       g_free (op->migrating);
       op->migrating = g_strdup (entry->id);
-      drover_secrets_store_async (DROVER_SECRET_PRINTER, entry->id, entry->access_code, op->self->cancellable,
+      drover_secrets_store_async (DROVER_SECRET_PRINTER, entry->id, secret, op->self->cancellable,
                                   migrated_cb, op);
       return;
     }

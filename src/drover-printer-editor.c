@@ -34,6 +34,7 @@ struct _DroverPrinterEditor
   AdwPreferencesGroup  *own_group;
   AdwEntryRow          *uri_row;
   AdwPasswordEntryRow  *access_row;
+  AdwPasswordEntryRow  *api_key_row;
   AdwActionRow         *ca_row;
   AdwActionRow         *test_row;
   GtkSpinner           *test_spinner;
@@ -129,6 +130,7 @@ update_rows (DroverPrinterEditor *self)
   gtk_widget_set_visible (GTK_WIDGET (self->broker_row), connector != DROVER_CONNECTOR_SERIAL);
   gtk_widget_set_visible (GTK_WIDGET (self->own_group), get_own_broker (self));
   gtk_widget_set_visible (GTK_WIDGET (self->access_row), connector == DROVER_CONNECTOR_BAMBU);
+  gtk_widget_set_visible (GTK_WIDGET (self->api_key_row), connector == DROVER_CONNECTOR_OCTOPRINT);
 
   if (connector == DROVER_CONNECTOR_BAMBU)
     adw_preferences_group_set_description (self->own_group,
@@ -329,6 +331,7 @@ drover_printer_editor_class_init (DroverPrinterEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, own_group);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, uri_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, access_row);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, api_key_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, ca_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, test_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, test_spinner);
@@ -382,6 +385,7 @@ code_found_cb (GObject      *source,
   if (!self->code_edited)
     {
       gtk_editable_set_text (GTK_EDITABLE (self->access_row), code);
+      gtk_editable_set_text (GTK_EDITABLE (self->api_key_row), code);
       self->code_edited = FALSE;
     }
 }
@@ -430,12 +434,15 @@ drover_printer_editor_new (const DroverPrinterEntry *entry,
 
       /* drover-sim's inventory carries the code in the file; Preferences
        * moves it to the keyring on the next save. */
-      if (entry->access_code != NULL)
+      if (entry->access_code != NULL || entry->api_key != NULL)
         {
-          self->kept_code = g_strdup (entry->access_code);
-          gtk_editable_set_text (GTK_EDITABLE (self->access_row), entry->access_code);
+          const char *secret = entry->access_code != NULL ? entry->access_code : entry->api_key;
+
+          self->kept_code = g_strdup (secret);
+          gtk_editable_set_text (GTK_EDITABLE (self->access_row), secret);
+          gtk_editable_set_text (GTK_EDITABLE (self->api_key_row), secret);
         }
-      else if (entry->connector == DROVER_CONNECTOR_BAMBU)
+      else if (entry->connector == DROVER_CONNECTOR_BAMBU || entry->connector == DROVER_CONNECTOR_OCTOPRINT)
         drover_secrets_lookup_async (DROVER_SECRET_PRINTER, entry->id, self->cancellable,
                                      code_found_cb, g_object_ref (self));
     }
@@ -448,6 +455,7 @@ drover_printer_editor_new (const DroverPrinterEntry *entry,
     }
 
   g_signal_connect_object (self->access_row, "changed", G_CALLBACK (code_changed_cb), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->api_key_row, "changed", G_CALLBACK (code_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->kind_row, "notify::selected", G_CALLBACK (rows_changed_cb), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->broker_row, "notify::selected", G_CALLBACK (rows_changed_cb), self, G_CONNECT_SWAPPED);
   update_rows (self);
@@ -489,9 +497,11 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
   own_broker = get_own_broker (self);
   broker_index = adw_combo_row_get_selected (self->broker_row);
 
-  /* A copy keeps what the editor does not show (the API key). */
+  /* A copy keeps what the editor does not show; the secret goes to the
+   * keyring, not into the entry. */
   entry = self->original != NULL ? drover_printer_entry_copy (self->original) : drover_printer_entry_new (NULL, 0);
   g_clear_pointer (&entry->access_code, g_free);
+  g_clear_pointer (&entry->api_key, g_free);
   g_free (entry->id);
   entry->id = _drover_editor_dup_text (self->id_row);
   g_free (entry->name);
@@ -529,17 +539,25 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
 /**
  * drover_printer_editor_get_access_code:
  *
- * Returns: the access code as typed or as kept; empty for none
+ * The printer's secret: a Bambu printer's access code, or an OctoPrint
+ * server's API key.
+ *
+ * Returns: the secret as typed or as kept; empty for none
  */
 const char *
 drover_printer_editor_get_access_code (DroverPrinterEditor *self)
 {
   g_return_val_if_fail (DROVER_IS_PRINTER_EDITOR (self), NULL);
 
-  if (get_connector (self) != DROVER_CONNECTOR_BAMBU)
-    return "";
-
-  return gtk_editable_get_text (GTK_EDITABLE (self->access_row));
+  switch (get_connector (self))
+    {
+    case DROVER_CONNECTOR_BAMBU:
+      return gtk_editable_get_text (GTK_EDITABLE (self->access_row));
+    case DROVER_CONNECTOR_OCTOPRINT:
+      return gtk_editable_get_text (GTK_EDITABLE (self->api_key_row));
+    default:
+      return "";
+    }
 }
 
 /**

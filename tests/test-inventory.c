@@ -38,7 +38,9 @@ static const char farm_text[] =
   "[printer octo]\n"
   "connector=octoprint\n"
   "broker=farm\n"
-  "base-topic=octoPrint/prusa/\n";
+  "base-topic=octoPrint/prusa/\n"
+  "http=http://127.0.0.1:5000\n"
+  "api-key=0123456789ABCDEF0123456789ABCDEF\n";
 
 static DroverInventory *
 load (const char *text)
@@ -88,6 +90,7 @@ test_inventory_load (void)
 
   printer = drover_inventory_find_printer (inventory, "octo");
   g_assert_cmpstr (printer->key, ==, "prusa");
+  g_assert_cmpstr (printer->api_key, ==, "0123456789ABCDEF0123456789ABCDEF");
 
   printer = drover_inventory_find_printer (inventory, "x1c");
   g_assert_cmpstr (printer->key, ==, "01S00A000000001");
@@ -250,6 +253,10 @@ test_inventory_round_trip (void)
   g_assert_nonnull (strstr (once, "base-topic=octoPrint/prusa/"));
   g_assert_null (strstr (once, "access-code"));
   g_assert_null (strstr (once, "12345678"));
+  /* An OctoPrint API key is a secret too: read, used, never written. */
+  g_assert_null (strstr (once, "api-key"));
+  g_assert_null (strstr (once, "0123456789ABCDEF"));
+  g_assert_nonnull (strstr (once, "http=http://127.0.0.1:5000"));
 
   /* A new printer with its access code: the code is not written. */
   printer->name = g_strdup ("P1S");
@@ -400,6 +407,8 @@ test_inventory_csv_errors (void)
   assert_import_fails ("id,connector,colour\n", "Line 1: Drover does not know the column “colour”");
   assert_import_fails ("id,connector,id\n", "Line 1: the column “id” appears twice.");
   assert_import_fails ("id,connector,broker,access-code\np,bambu,,1\n", "Line 1: column “access-code” holds secrets");
+  assert_import_fails ("id,connector,broker,http,api-key\np,octoprint,farm,http://127.0.0.1:5000,K\n",
+                       "Line 1: column “api-key” holds secrets");
   assert_import_fails ("id,connector,broker\np-1,native,farm\np-2,native\n",
                        "Line 3 has 2 fields where the first line names 3 columns.");
   assert_import_fails ("id,connector,broker\np-1,native,farm\np-2,toaster,farm\n", "Line 3: Printer “p-2” needs");

@@ -369,6 +369,23 @@ test_preferences_farm (void)
   g_assert_cmpstr (secret, ==, "12345678");
   g_free (secret);
 
+  /* An OctoPrint server on the broker: its API key goes to the keyring too. */
+  editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
+  type_into (editor, "_Id", "octo-1");
+  type_into (editor, "_Name", "Prusa MK4");
+  choose (editor, "_Kind", DROVER_CONNECTOR_OCTOPRINT);
+  type_into (editor, "_Web Address", "http://127.0.0.1:5000");
+  type_into (editor, "API _Key", "0123456789ABCDEF0123456789ABCDEF");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  g_free (contents);
+  contents = wait_for_file (path, "[printer octo-1]");
+  g_assert_nonnull (strstr (contents, "http=http://127.0.0.1:5000"));
+  g_assert_null (strstr (contents, "0123456789ABCDEF"));
+  g_assert_null (strstr (contents, "api-key"));
+  secret = keyring_lookup (DROVER_SECRET_PRINTER, "octo-1");
+  g_assert_cmpstr (secret, ==, "0123456789ABCDEF0123456789ABCDEF");
+  g_free (secret);
+
   /* A Klipper printer on the broker. */
   editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
   type_into (editor, "_Id", "k-1");

@@ -36,6 +36,7 @@ struct _DroverFarm
   GCancellable    *cancellable;
   guint            poll_source;
   guint            first_poll_source;
+  GHashTable      *api_keys;   /* printer id → OctoPrint API key from the keyring */
 };
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
@@ -62,6 +63,7 @@ drover_farm_finalize (GObject *object)
   g_clear_pointer (&self->inventory, drover_inventory_free);
   g_clear_pointer (&self->links, g_ptr_array_unref);
   g_clear_pointer (&self->added, g_ptr_array_unref);
+  g_clear_pointer (&self->api_keys, g_hash_table_unref);
 
   G_OBJECT_CLASS (drover_farm_parent_class)->finalize (object);
 }
@@ -80,6 +82,7 @@ drover_farm_init (DroverFarm *self)
 {
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->added = g_ptr_array_new_with_free_func (g_free);
+  self->api_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)drover_secrets_free);
 }
 
 /**
@@ -151,14 +154,21 @@ poll_octoprint_cb (gpointer user_data)
       g_autoptr(SoupMessage) message = NULL;
       PollData *data;
 
-      if (entry->connector != DROVER_CONNECTOR_OCTOPRINT || entry->http_url == NULL || entry->api_key == NULL)
+      const char *api_key;
+
+      if (entry->connector != DROVER_CONNECTOR_OCTOPRINT || entry->http_url == NULL)
+        continue;
+      /* drover-sim's demo writes the key into its inventory; an
+       * operator's farm keeps it in the keyring. */
+      api_key = entry->api_key != NULL ? entry->api_key : g_hash_table_lookup (self->api_keys, entry->id);
+      if (api_key == NULL)
         continue;
 
       url = g_strconcat (entry->http_url, "/api/job", NULL);
       message = soup_message_new (SOUP_METHOD_GET, url);
       if (message == NULL)
         continue;
-      soup_message_headers_replace (soup_message_get_request_headers (message), "X-Api-Key", entry->api_key);
+      soup_message_headers_replace (soup_message_get_request_headers (message), "X-Api-Key", api_key);
 
       data = g_new0 (PollData, 1);
       data->telemetry = g_object_ref (self->telemetry);
@@ -180,6 +190,35 @@ first_poll_cb (gpointer user_data)
   self->poll_source = g_timeout_add_seconds (OCTOPRINT_POLL_SECONDS, poll_octoprint_cb, self);
 
   return G_SOURCE_REMOVE;
+}
+
+typedef struct
+{
+  DroverFarm *farm;
+  char       *printer_id;
+} KeyWait;
+
+static void
+api_key_found_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  KeyWait *wait = user_data;
+  g_autoptr(GError) error = NULL;
+  char *key = drover_secrets_lookup_finish (result, &error);
+
+  if (key != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    g_hash_table_replace (wait->farm->api_keys, g_steal_pointer (&wait->printer_id), key);
+  else
+    {
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("%s: %s", wait->printer_id, error->message);
+      drover_secrets_free (key);
+    }
+
+  g_object_unref (wait->farm);
+  g_free (wait->printer_id);
+  g_free (wait);
 }
 
 typedef struct
@@ -372,6 +411,21 @@ drover_farm_start (DroverFarm  *self,
 
       if (!g_ptr_array_find (waiting, link, NULL) && !drover_mqtt_link_start (link, error))
         return FALSE;
+    }
+
+  /* OctoPrint's REST API wants the printer's API key, kept in the keyring. */
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      KeyWait *wait;
+
+      if (entry->connector != DROVER_CONNECTOR_OCTOPRINT || entry->http_url == NULL || entry->api_key != NULL)
+        continue;
+
+      wait = g_new0 (KeyWait, 1);
+      wait->farm = g_object_ref (self);
+      wait->printer_id = g_strdup (entry->id);
+      drover_secrets_lookup_async (DROVER_SECRET_PRINTER, entry->id, self->cancellable, api_key_found_cb, wait);
     }
 
   self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION, NULL);

@@ -1039,7 +1039,7 @@ parse_csv (const char  *text,
 
 static const char * const csv_columns[] = {
   "id", "name", "connector", "broker", "instance", "base-topic", "serial", "device-id", "port",
-  "uri", "ca-file", "http", "api-key",
+  "uri", "ca-file", "http",
 };
 
 static char *
@@ -1127,7 +1127,7 @@ drover_inventory_import_csv (DroverInventory  *self,
       g_autofree char *name = normalise_column (g_ptr_array_index (header->fields, i));
       gboolean known = FALSE;
 
-      if (g_str_equal (name, "access-code") || g_str_equal (name, "password"))
+      if (g_str_equal (name, "access-code") || g_str_equal (name, "password") || g_str_equal (name, "api-key"))
         {
           g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
                        _("Line %u: column “%s” holds secrets, which Drover keeps in the keyring and never in "
@@ -1142,7 +1142,7 @@ drover_inventory_import_csv (DroverInventory  *self,
         {
           g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
                        _("Line %u: Drover does not know the column “%s”. It knows id, name, connector, broker, "
-                         "instance, base-topic, serial, device-id, port, uri, ca-file, http and api-key."),
+                         "instance, base-topic, serial, device-id, port, uri, ca-file and http."),
                        header->line, (char *)g_ptr_array_index (header->fields, i));
           return 0;
         }
@@ -1268,6 +1268,7 @@ drover_inventory_to_data (DroverInventory *self,
   for (guint i = 0; groups[i] != NULL; i++)
     {
       g_key_file_remove_key (self->key_file, groups[i], "access-code", NULL);
+      g_key_file_remove_key (self->key_file, groups[i], "api-key", NULL);
       g_key_file_remove_key (self->key_file, groups[i], "password", NULL);
     }
 
