@@ -191,6 +191,15 @@ main (int   argc,
     }
   drover_fleet_add_printers (fleet, (DroverPrinter **)printers->pdata, printers->len);
 
+  /* The application's own style sheet, as AdwApplication would load it. */
+  {
+    g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+
+    gtk_css_provider_load_from_resource (css, "/io/github/drover/Drover/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
+
   factory = gtk_builder_list_item_factory_new_from_resource (NULL, "/io/github/drover/Drover/drover-printer-card-item.ui");
   grid = gtk_grid_view_new (GTK_SELECTION_MODEL (gtk_no_selection_new (g_object_ref (G_LIST_MODEL (fleet)))),
                             g_object_ref (factory));
@@ -227,8 +236,9 @@ main (int   argc,
   gdk_frame_clock_end_updating (clock);
 
   g_array_sort (frames.work_ms, compare_doubles);
-  printf ("overview benchmark: %d printers, each updated once a second, grid scrolling, %s renderer\n",
-          opt_printers, g_getenv ("GSK_RENDERER") != NULL ? g_getenv ("GSK_RENDERER") : "default");
+  printf ("overview benchmark: %d printers, %s, grid %s, %s renderer\n",
+          opt_printers, opt_no_updates ? "no updates" : "each updated once a second",
+          opt_no_scroll ? "still" : "scrolling", g_getenv ("GSK_RENDERER") != NULL ? g_getenv ("GSK_RENDERER") : "default");
   printf ("frames: %u in %.1f s (%.1f per second), updates sent: %" G_GUINT64_FORMAT "\n",
           frame_count, (g_get_monotonic_time () - start) / (double)G_USEC_PER_SEC,
           frame_count / opt_seconds, feeder.updates);
