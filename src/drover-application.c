@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "drover-application.h"
 #include "drover-preferences-window.h"
@@ -23,6 +24,7 @@ struct _DroverApplication
   DroverFleet    *fleet;
   DroverDemoFarm *demo;       /* the private broker and drover-sim */
   DroverFarm     *farm;       /* the links and telemetry on them */
+  DroverAudit    *audit;      /* the farm's files, jobs and orders, against the ledger */
   gboolean        farm_is_demo;
   gboolean        open_demo;
 };
@@ -185,8 +187,24 @@ preferences_action_cb (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (preferences));
 }
 
+/* A notification's button: the window, on its alerts. */
+static void
+show_alerts_action_cb (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  DroverApplication *self = user_data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (window == NULL)
+    window = GTK_WINDOW (drover_window_new (self));
+  gtk_window_present (window);
+  gtk_widget_activate_action (GTK_WIDGET (window), "win.show-alerts", NULL);
+}
+
 static const GActionEntry app_actions[] = {
   { "about", about_action_cb },
+  { "show-alerts", show_alerts_action_cb },
   { "preferences", preferences_action_cb },
   { "quit", quit_action_cb },
 };
@@ -240,6 +258,131 @@ drover_application_get_fleet (DroverApplication *self)
   return self->fleet;
 }
 
+/* Notifications: one per alert, replaced as an incident grows, never one
+ * per printer. Notices stay in the Alerts view. */
+static void
+notify_alert (DroverApplication *self,
+              DroverAlert       *alert)
+{
+  g_autoptr(GNotification) notification = NULL;
+  g_autofree char *body = NULL;
+  const char * const *evidence = drover_alert_get_evidence (alert);
+  GString *text;
+
+  if (drover_alert_get_severity (alert) < DROVER_ALERT_WARNING || drover_alert_get_acknowledged (alert) ||
+      !g_application_get_is_registered (G_APPLICATION (self)) || g_application_get_is_remote (G_APPLICATION (self)))
+    return;
+
+  text = g_string_new (NULL);
+  for (guint i = 0; evidence[i] != NULL && i < 3; i++)
+    g_string_append_printf (text, "%s%s", i > 0 ? "\n" : "", evidence[i]);
+  body = g_string_free (text, FALSE);
+
+  notification = g_notification_new (drover_alert_get_title (alert));
+  g_notification_set_body (notification, body);
+  g_notification_set_priority (notification, drover_alert_get_severity (alert) == DROVER_ALERT_CRITICAL ?
+                                             G_NOTIFICATION_PRIORITY_URGENT : G_NOTIFICATION_PRIORITY_HIGH);
+  g_notification_set_default_action_and_target (notification, "app.show-alerts", NULL);
+  g_application_send_notification (G_APPLICATION (self), drover_alert_get_id (alert), notification);
+}
+
+static void
+alert_cb (DroverAudit       *audit,
+          DroverAlert       *alert,
+          DroverApplication *self)
+{
+  if (drover_alert_get_acknowledged (alert))
+    g_application_withdraw_notification (G_APPLICATION (self), drover_alert_get_id (alert));
+  else
+    notify_alert (self, alert);
+}
+
+typedef struct
+{
+  char     *path;
+  gboolean  fresh;
+} LedgerOpen;
+
+static void
+ledger_open_free (LedgerOpen *open)
+{
+  g_free (open->path);
+  g_free (open);
+}
+
+/* In a worker: the demo's ledger starts empty each time. */
+static void
+open_ledger_thread (GTask        *task,
+                    gpointer      source,
+                    gpointer      task_data,
+                    GCancellable *cancellable)
+{
+  LedgerOpen *open = task_data;
+  GError *error = NULL;
+  DroverLedger *ledger;
+
+  if (open->fresh)
+    {
+      static const char * const suffixes[] = { "", "-wal", "-shm", "-journal" };
+
+      for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+        {
+          g_autofree char *path = g_strconcat (open->path, suffixes[i], NULL);
+
+          g_unlink (path);
+        }
+    }
+
+  ledger = drover_ledger_open (open->path, &error);
+  if (ledger == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_pointer (task, ledger, g_object_unref);
+}
+
+static void
+ledger_opened_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(DroverAudit) audit = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverLedger) ledger = g_task_propagate_pointer (G_TASK (result), &error);
+
+  /* Without a ledger the audit still watches; nothing is recorded. */
+  if (ledger == NULL)
+    g_warning ("The ledger could not be opened: %s", error->message);
+  drover_audit_set_ledger (audit, ledger);
+}
+
+/* Every farm gets an audit and a ledger: the demo's own, apart from the
+ * operator's, so a demo never writes into a real farm's history. */
+static void
+attach_audit (DroverApplication *self,
+              gboolean           demo)
+{
+  g_autoptr(GTask) task = NULL;
+  LedgerOpen *open = g_new0 (LedgerOpen, 1);
+  const char *override = g_getenv ("DROVER_LEDGER");
+
+  if (override != NULL && *override != '\0')
+    open->path = g_strdup (override);
+  else if (demo)
+    open->path = g_build_filename (g_get_user_cache_dir (), "drover", "demo-ledger.sqlite", NULL);
+  else
+    open->path = drover_ledger_dup_default_path ();
+  open->fresh = demo && override == NULL;
+
+  self->audit = drover_audit_new (self->fleet);
+  g_signal_connect_object (self->audit, "alert-raised", G_CALLBACK (alert_cb), self, 0);
+  g_signal_connect_object (self->audit, "alert-changed", G_CALLBACK (alert_cb), self, 0);
+  drover_farm_set_audit (self->farm, self->audit);
+
+  task = g_task_new (NULL, NULL, ledger_opened_cb, g_object_ref (self->audit));
+  g_task_set_task_data (task, open, (GDestroyNotify)ledger_open_free);
+  g_task_run_in_thread (task, open_ledger_thread);
+}
+
 static void
 demo_started_cb (GObject      *source,
                  GAsyncResult *result,
@@ -262,6 +405,7 @@ demo_started_cb (GObject      *source,
 
   self->farm = drover_farm_new (self->fleet, inventory);
   self->farm_is_demo = TRUE;
+  attach_audit (self, TRUE);
   if (!drover_farm_start (self->farm, &error))
     {
       drover_application_stop_demo (self);
@@ -320,10 +464,12 @@ farm_loaded_cb (GObject      *source,
 
   self->farm = drover_farm_new (self->fleet, inventory);
   self->farm_is_demo = FALSE;
+  attach_audit (self, FALSE);
   if (!drover_farm_start (self->farm, &error))
     {
       drover_farm_stop (self->farm);
       g_clear_object (&self->farm);
+      g_clear_object (&self->audit);
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
@@ -424,8 +570,10 @@ drover_application_stop_demo (DroverApplication *self)
   if (self->farm != NULL)
     {
       drover_farm_stop (self->farm);
+      drover_farm_set_audit (self->farm, NULL);
       g_clear_object (&self->farm);
     }
+  g_clear_object (&self->audit);
 
   if (self->demo != NULL)
     {
@@ -458,6 +606,20 @@ drover_application_get_demo (DroverApplication *self)
   g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
 
   return self->demo;
+}
+
+/**
+ * drover_application_get_audit:
+ *
+ * Returns: (transfer none) (nullable): the running farm's audit: alerts,
+ *   files, and the ledger behind them
+ */
+DroverAudit *
+drover_application_get_audit (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
+
+  return self->audit;
 }
 
 /**

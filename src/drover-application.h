@@ -37,5 +37,6 @@ char              *drover_application_dup_farm_path     (void);
 gboolean           drover_application_get_demo_running  (DroverApplication    *self);
 DroverDemoFarm    *drover_application_get_demo          (DroverApplication    *self);
 DroverFarm        *drover_application_get_farm          (DroverApplication    *self);
+DroverAudit       *drover_application_get_audit         (DroverApplication    *self);
 
 G_END_DECLS

@@ -49,6 +49,30 @@ assert_refused_bytes (DroverDecodeFunc    func,
   g_assert_cmpuint (update.fields, ==, 0);
   g_assert_null (update.current_file);
   g_assert_null (update.error_text);
+  g_assert_null (update.events);
+}
+
+/* The message is read whole into exactly one event of @kind, and no state. */
+static DroverEvent *
+assert_event (DroverDecodeFunc  func,
+              const char       *topic,
+              const char       *payload,
+              DroverEventKind   kind)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+  DroverEvent *event;
+
+  g_assert_cmpint (func (topic, (const guint8 *) payload, strlen (payload), &key, &update), ==, DROVER_DECODE_OK);
+  g_assert_nonnull (key);
+  g_assert_cmpuint (update.fields, ==, 0);
+  g_assert_nonnull (update.events);
+  g_assert_cmpuint (update.events->len, ==, 1);
+  event = drover_event_ref (g_ptr_array_index (update.events, 0));
+  g_assert_cmpint (event->kind, ==, kind);
+  drover_update_clear (&update);
+
+  return event;
 }
 
 static void
@@ -162,18 +186,54 @@ test_native_presence (void)
 static void
 test_native_ignored (void)
 {
-  /* docs/protocol.md examples of the other leaves. */
+  /* docs/protocol.md examples of the other leaves: events, not state. */
+  {
+    DroverEvent *event = assert_event (drover_decode_native, "drover/v1/diy-corexy-1/files",
+                                       "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"files\":[\n"
+                                       "  {\"name\":\"benchy.gcode\",\"size\":10573,\"modified\":\"2026-11-07T09:47:11Z\",\"sha256\":\"340f3b\"}]}",
+                                       DROVER_EVENT_FILE_LIST);
+    DroverFileInfo *info = g_ptr_array_index (event->files, 0);
+
+    g_assert_cmpuint (event->files->len, ==, 1);
+    g_assert_cmpstr (info->name, ==, "benchy.gcode");
+    g_assert_cmpint (info->size, ==, 10573);
+    g_assert_cmpint (info->modified, ==, 1794044831);   /* 2026-11-07T09:47:11Z */
+    g_assert_cmpstr (info->sha256, ==, "340f3b");
+    drover_event_unref (event);
+
+    event = assert_event (drover_decode_native, "drover/v1/diy-corexy-1/events",
+                          "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"seq\":18,\"type\":\"job_started\",\"file\":\"benchy.gcode\"}",
+                          DROVER_EVENT_JOB_STARTED);
+    g_assert_cmpstr (event->file, ==, "benchy.gcode");
+    drover_event_unref (event);
+
+    /* The incident's order, as the stranger's client publishes it. */
+    event = assert_event (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
+                          "{\"v\":1,\"id\":\"6f1c\",\"command\":\"download\",\"url\":\"http://127.0.0.2:8000/message.txt\","
+                          "\"file\":\"hacked_machine_readme.gcode\"}",
+                          DROVER_EVENT_ORDER);
+    g_assert_cmpstr (event->command, ==, "download");
+    g_assert_cmpstr (event->url, ==, "http://127.0.0.2:8000/message.txt");
+    g_assert_cmpstr (event->file, ==, "hacked_machine_readme.gcode");
+    g_assert_cmpstr (event->request_id, ==, "6f1c");
+    drover_event_unref (event);
+
+    event = assert_event (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
+                          "{\"v\":1,\"id\":\"6f1c\",\"command\":\"pause\"}", DROVER_EVENT_ORDER);
+    g_assert_cmpstr (event->command, ==, "pause");
+    drover_event_unref (event);
+  }
+  /* A file list with a nameless file, or an event of the wrong shape. */
   assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/files",
-                  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"files\":[\n"
-                  "  {\"name\":\"benchy.gcode\",\"size\":10573,\"modified\":\"2026-11-07T09:47:11Z\",\"sha256\":\"340f3b\"}]}",
-                  DROVER_DECODE_IGNORED);
+                  "{\"v\":1,\"files\":[{\"name\":\"\",\"size\":1}]}", DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/files",
+                  "{\"v\":1,\"files\":[{\"name\":\"a.gcode\",\"size\":-4}]}", DROVER_DECODE_MALFORMED);
   assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/events",
-                  "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"seq\":18,\"type\":\"job_started\",\"file\":\"benchy.gcode\"}",
-                  DROVER_DECODE_IGNORED);
+                  "{\"v\":1,\"type\":\"file_added\"}", DROVER_DECODE_MALFORMED);
+  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
+                  "{\"v\":1,\"id\":\"x\",\"command\":\"gcode\"}", DROVER_DECODE_MALFORMED);
   assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/reply",
                   "{\"v\":1,\"id\":\"6f1c\",\"ok\":true,\"error\":null}", DROVER_DECODE_IGNORED);
-  assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
-                  "{\"v\":1,\"id\":\"6f1c\",\"command\":\"pause\"}", DROVER_DECODE_IGNORED);
   /* A state that names nothing Drover shows. */
   assert_refused (drover_decode_native, NATIVE_TOPIC,
                   "{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\"}", DROVER_DECODE_IGNORED);
@@ -431,10 +491,30 @@ static void
 test_moonraker_ignored (void)
 {
   /* moonraker.md §1.6, CONSTRUCTED exchange. */
+  {
+    /* Anyone's request on the broker is an order Drover sees. */
+    DroverEvent *event = assert_event (drover_decode_moonraker, "printer1/moonraker/api/request",
+                                       "{\"jsonrpc\":\"2.0\",\"method\":\"printer.gcode.script\",\"params\":{\"script\":\"G28\","
+                                       "\"mqtt_timestamp\":1718000000000000},\"id\":7466}",
+                                       DROVER_EVENT_ORDER);
+
+    g_assert_cmpstr (event->command, ==, "G28");
+    g_assert_cmpstr (event->request_id, ==, "7466");
+    drover_event_unref (event);
+
+    event = assert_event (drover_decode_moonraker, "printer1/moonraker/api/request",
+                          "{\"jsonrpc\":\"2.0\",\"method\":\"printer.print.start\",\"params\":{\"filename\":\"benchy.gcode\"},\"id\":1}",
+                          DROVER_EVENT_ORDER);
+    g_assert_cmpstr (event->command, ==, "start");
+    g_assert_cmpstr (event->file, ==, "benchy.gcode");
+    drover_event_unref (event);
+  }
+  /* Requests that change nothing on the printer are not orders. */
   assert_refused (drover_decode_moonraker, "printer1/moonraker/api/request",
-                  "{\"jsonrpc\":\"2.0\",\"method\":\"printer.gcode.script\",\"params\":{\"script\":\"G28\","
-                  "\"mqtt_timestamp\":1718000000000000},\"id\":7466}",
-                  DROVER_DECODE_IGNORED);
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"server.info\",\"id\":7}", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/api/request",
+                  "{\"jsonrpc\":\"2.0\",\"method\":\"printer.print.start\",\"params\":{},\"id\":7}",
+                  DROVER_DECODE_MALFORMED);
   assert_refused (drover_decode_moonraker, "printer1/moonraker/api/response",
                   "{\"jsonrpc\":\"2.0\",\"result\":\"ok\",\"id\":7466}", DROVER_DECODE_IGNORED);
   /* Split mode (§1.3), not read. */
@@ -684,12 +764,21 @@ test_octoprint_events (void)
 static void
 test_octoprint_ignored (void)
 {
-  /* §2: FileAdded is for the file work, not the state. */
-  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/FileAdded",
-                  "{\"storage\": \"local\", \"path\": \"hacked_machine_readme.gcode\", \"name\": \"hacked_machine_readme.gcode\", "
-                  "\"type\": [\"machinecode\", \"gcode\"], \"operation\": \"add\", \"_event\": \"FileAdded\", "
-                  "\"_timestamp\": 1717171717}",
-                  DROVER_DECODE_IGNORED);
+  /* §2: FileAdded is for the audit, an event and no state. */
+  {
+    DroverEvent *event = assert_event (drover_decode_octoprint, "octoPrint/mk3s-07/event/FileAdded",
+                                       "{\"storage\": \"local\", \"path\": \"hacked_machine_readme.gcode\", \"name\": \"hacked_machine_readme.gcode\", "
+                                       "\"type\": [\"machinecode\", \"gcode\"], \"operation\": \"add\", \"_event\": \"FileAdded\", "
+                                       "\"_timestamp\": 1717171717}",
+                                       DROVER_EVENT_FILE_ADDED);
+
+    g_assert_cmpstr (event->file, ==, "hacked_machine_readme.gcode");
+    g_assert_cmpstr (event->origin, ==, "local");
+    drover_event_unref (event);
+  }
+  assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/FileRemoved",
+                  "{\"storage\": \"local\", \"path\": 5, \"_event\": \"FileRemoved\", \"_timestamp\": 1717171717}",
+                  DROVER_DECODE_MALFORMED);
   assert_refused (drover_decode_octoprint, "octoPrint/mk3s-07/event/PrinterStateChanged",
                   "{\"state_id\": \"OPERATIONAL\", \"state_string\": \"Operational\", \"_event\": \"PrinterStateChanged\", "
                   "\"_timestamp\": 1717171717}",

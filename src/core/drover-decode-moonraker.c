@@ -26,7 +26,72 @@ typedef enum
 {
   MOONRAKER_TOPIC_KLIPPER_STATUS,
   MOONRAKER_TOPIC_SERVER_STATUS,
+  MOONRAKER_TOPIC_API_REQUEST,
 } MoonrakerTopic;
+
+/* `<instance>/moonraker/api/request`: a JSON-RPC 2.0 request from any
+ * client of the broker. Drover's own carry ids it knows; the audit tells
+ * them apart. Only what an operator would call an order is an event. */
+static DroverDecodeStatus
+moonraker_read_request (JsonObject   *root,
+                        DroverUpdate *update)
+{
+  g_autoptr(DroverEvent) event = drover_event_new (DROVER_EVENT_ORDER);
+  const char *method = NULL;
+  const char *text = NULL;
+  JsonObject *params = NULL;
+  JsonNode *id;
+
+  if (_drover_read_string (root, "method", &method) != DROVER_MEMBER_VALUE)
+    return DROVER_DECODE_MALFORMED;
+  switch (_drover_read_object (root, "params", &params))
+    {
+    case DROVER_MEMBER_ABSENT:
+    case DROVER_MEMBER_NULL:
+      params = NULL;
+      break;
+    case DROVER_MEMBER_VALUE:
+      break;
+    case DROVER_MEMBER_WRONG_TYPE:
+    default:
+      return DROVER_DECODE_MALFORMED;
+    }
+
+  id = json_object_get_member (root, "id");
+  if (id != NULL && JSON_NODE_HOLDS_VALUE (id))
+    event->request_id = json_node_get_value_type (id) == G_TYPE_STRING ?
+                        g_strdup (json_node_get_string (id)) :
+                        g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (id));
+
+  if (g_str_equal (method, "printer.print.start"))
+    {
+      if (params == NULL || _drover_read_string (params, "filename", &text) != DROVER_MEMBER_VALUE)
+        return DROVER_DECODE_MALFORMED;
+      event->command = g_strdup ("start");
+      event->file = g_strdup (text);
+    }
+  else if (g_str_equal (method, "printer.gcode.script"))
+    {
+      if (params == NULL || _drover_read_string (params, "script", &text) != DROVER_MEMBER_VALUE)
+        return DROVER_DECODE_MALFORMED;
+      event->command = g_strdup (text);
+    }
+  else if (g_str_equal (method, "server.files.delete_file"))
+    {
+      if (params == NULL || _drover_read_string (params, "path", &text) != DROVER_MEMBER_VALUE)
+        return DROVER_DECODE_MALFORMED;
+      event->command = g_strdup ("delete");
+      event->file = g_strdup (text);
+    }
+  else if (g_str_equal (method, "printer.firmware_restart") || g_str_equal (method, "machine.update.full") ||
+           g_str_equal (method, "machine.update.client") || g_str_equal (method, "machine.reboot"))
+    event->command = g_strdup (method);
+  else
+    return DROVER_DECODE_IGNORED;
+
+  drover_update_add_event (update, event);
+  return DROVER_DECODE_OK;
+}
 
 /* A printer.objects sub-object, checked for type. */
 static gboolean
@@ -291,6 +356,8 @@ moonraker_read (MoonrakerTopic  topic,
 
   if (topic == MOONRAKER_TOPIC_KLIPPER_STATUS)
     return moonraker_read_klipper_status (root, update);
+  else if (topic == MOONRAKER_TOPIC_API_REQUEST)
+    return moonraker_read_request (root, update);
   else
     return moonraker_read_server_status (root, update);
 }
@@ -319,18 +386,23 @@ drover_decode_moonraker (const char    *topic,
                          DroverUpdate  *update)
 {
   DroverUpdate decoded = DROVER_UPDATE_INIT;
-  DroverTopicLevel levels[3];
+  DroverTopicLevel levels[4];
   MoonrakerTopic kind;
   DroverDecodeStatus status;
+  guint n_levels;
 
   _DROVER_DECODE_CHECK_ARGUMENTS (key, update);
 
-  if (_drover_decode_split_topic (topic, levels, G_N_ELEMENTS (levels)) != 3 ||
-      levels[0].length == 0 ||
-      !_drover_topic_level_is (&levels[2], "status"))
+  n_levels = _drover_decode_split_topic (topic, levels, G_N_ELEMENTS (levels));
+  if (n_levels == 4 && levels[0].length > 0 &&
+      _drover_topic_level_is (&levels[1], "moonraker") &&
+      _drover_topic_level_is (&levels[2], "api") &&
+      _drover_topic_level_is (&levels[3], "request"))
+    kind = MOONRAKER_TOPIC_API_REQUEST;
+  else if (n_levels != 3 || levels[0].length == 0 ||
+           !_drover_topic_level_is (&levels[2], "status"))
     return DROVER_DECODE_IGNORED;
-
-  if (_drover_topic_level_is (&levels[1], "klipper"))
+  else if (_drover_topic_level_is (&levels[1], "klipper"))
     kind = MOONRAKER_TOPIC_KLIPPER_STATUS;
   else if (_drover_topic_level_is (&levels[1], "moonraker"))
     kind = MOONRAKER_TOPIC_SERVER_STATUS;

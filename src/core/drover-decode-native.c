@@ -3,7 +3,7 @@
  * docs/protocol.md: `drover/v1/<printer>/<leaf>`, JSON objects with
  * `"v": 1`. `state` carries the whole state each time, `presence` whether
  * the printer is connected. `files`, `events`, `reply` (and Drover's own
- * `cmd`) are for the file and audit work, not for the printer's state.
+ * `cmd`) carry events for the audit (drover-event.h), not state.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -240,6 +240,139 @@ native_read_presence (JsonObject   *root,
   return DROVER_DECODE_OK;
 }
 
+/* A string member that may be absent or null; FALSE for a wrong type. */
+static gboolean
+native_optional_string (JsonObject  *object,
+                        const char  *name,
+                        char       **value)
+{
+  const char *text = NULL;
+
+  switch (_drover_read_string (object, name, &text))
+    {
+    case DROVER_MEMBER_ABSENT:
+    case DROVER_MEMBER_NULL:
+      return TRUE;
+    case DROVER_MEMBER_VALUE:
+      *value = g_strdup (text);
+      return TRUE;
+    case DROVER_MEMBER_WRONG_TYPE:
+    default:
+      return FALSE;
+    }
+}
+
+static gint64
+native_parse_time (const char *text)
+{
+  g_autoptr(GDateTime) time = text != NULL ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+
+  return time != NULL ? g_date_time_to_unix (time) : -1;
+}
+
+/* `files`: {"files":[{"name","size","modified","sha256"}…]}, the whole list. */
+static DroverDecodeStatus
+native_read_files (JsonObject   *root,
+                   DroverUpdate *update)
+{
+  g_autoptr(DroverEvent) event = drover_event_new (DROVER_EVENT_FILE_LIST);
+  JsonArray *files = NULL;
+
+  if (_drover_read_array (root, "files", &files) != DROVER_MEMBER_VALUE)
+    return DROVER_DECODE_MALFORMED;
+
+  for (guint i = 0; i < json_array_get_length (files); i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      JsonObject *file;
+      const char *name = NULL;
+      g_autofree char *modified = NULL;
+      g_autofree char *sha256 = NULL;
+      gint64 size = -1;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        return DROVER_DECODE_MALFORMED;
+      file = json_node_get_object (node);
+      if (_drover_read_string (file, "name", &name) != DROVER_MEMBER_VALUE || name[0] == '\0' ||
+          _drover_read_integer (file, "size", &size) != DROVER_MEMBER_VALUE || size < 0 ||
+          !native_optional_string (file, "modified", &modified) ||
+          !native_optional_string (file, "sha256", &sha256))
+        return DROVER_DECODE_MALFORMED;
+
+      g_ptr_array_add (event->files, drover_file_info_new (name, size, native_parse_time (modified), sha256));
+    }
+
+  drover_update_add_event (update, event);
+  return DROVER_DECODE_OK;
+}
+
+/* `events`: file_added, file_removed, job_started, command; the rest are
+ * state the `state` topic carries anyway. */
+static DroverDecodeStatus
+native_read_event (JsonObject   *root,
+                   DroverUpdate *update)
+{
+  const char *type = NULL;
+  g_autoptr(DroverEvent) event = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *sha256 = NULL;
+  g_autofree char *gcode = NULL;
+
+  if (_drover_read_string (root, "type", &type) != DROVER_MEMBER_VALUE ||
+      !native_optional_string (root, "file", &file) ||
+      !native_optional_string (root, "sha256", &sha256) ||
+      !native_optional_string (root, "gcode", &gcode))
+    return DROVER_DECODE_MALFORMED;
+
+  if (g_str_equal (type, "file_added"))
+    event = drover_event_new (DROVER_EVENT_FILE_ADDED);
+  else if (g_str_equal (type, "file_removed"))
+    event = drover_event_new (DROVER_EVENT_FILE_REMOVED);
+  else if (g_str_equal (type, "job_started"))
+    event = drover_event_new (DROVER_EVENT_JOB_STARTED);
+  else if (g_str_equal (type, "command"))
+    event = drover_event_new (DROVER_EVENT_COMMAND);
+  else
+    return DROVER_DECODE_IGNORED;
+
+  if (event->kind == DROVER_EVENT_COMMAND ? gcode == NULL : file == NULL)
+    return DROVER_DECODE_MALFORMED;
+
+  event->file = g_steal_pointer (&file);
+  event->sha256 = g_steal_pointer (&sha256);
+  event->command = g_steal_pointer (&gcode);
+  drover_update_add_event (update, event);
+  return DROVER_DECODE_OK;
+}
+
+/* `cmd`: an order someone published to the printer (Drover among them). */
+static DroverDecodeStatus
+native_read_order (JsonObject   *root,
+                   DroverUpdate *update)
+{
+  g_autoptr(DroverEvent) event = drover_event_new (DROVER_EVENT_ORDER);
+  const char *command = NULL;
+
+  if (_drover_read_string (root, "command", &command) != DROVER_MEMBER_VALUE ||
+      !native_optional_string (root, "id", &event->request_id) ||
+      !native_optional_string (root, "file", &event->file) ||
+      !native_optional_string (root, "url", &event->url) ||
+      !native_optional_string (root, "gcode", &event->command))
+    return DROVER_DECODE_MALFORMED;
+
+  /* A gcode order carries its lines; every other order is named. */
+  if (!g_str_equal (command, "gcode"))
+    {
+      g_free (event->command);
+      event->command = g_strdup (command);
+    }
+  else if (event->command == NULL)
+    return DROVER_DECODE_MALFORMED;
+
+  drover_update_add_event (update, event);
+  return DROVER_DECODE_OK;
+}
+
 static DroverDecodeStatus
 native_read (const DroverTopicLevel *leaf,
              const guint8           *payload,
@@ -254,7 +387,9 @@ native_read (const DroverTopicLevel *leaf,
   if (length > DROVER_DECODE_MAX_PAYLOAD)
     return DROVER_DECODE_OVERSIZED;
 
-  if (!_drover_topic_level_is (leaf, "state") && !_drover_topic_level_is (leaf, "presence"))
+  if (!_drover_topic_level_is (leaf, "state") && !_drover_topic_level_is (leaf, "presence") &&
+      !_drover_topic_level_is (leaf, "files") && !_drover_topic_level_is (leaf, "events") &&
+      !_drover_topic_level_is (leaf, "cmd"))
     return DROVER_DECODE_IGNORED;
 
   parser = _drover_decode_parse (payload, length, &status);
@@ -271,6 +406,12 @@ native_read (const DroverTopicLevel *leaf,
 
   if (_drover_topic_level_is (leaf, "state"))
     return native_read_state (root, update);
+  else if (_drover_topic_level_is (leaf, "files"))
+    return native_read_files (root, update);
+  else if (_drover_topic_level_is (leaf, "events"))
+    return native_read_event (root, update);
+  else if (_drover_topic_level_is (leaf, "cmd"))
+    return native_read_order (root, update);
   else
     return native_read_presence (root, update);
 }

@@ -26,6 +26,8 @@ typedef enum
   OCTOPRINT_EVENT_PRINT_FAILED,
   OCTOPRINT_EVENT_DISCONNECTED,
   OCTOPRINT_EVENT_ERROR,
+  OCTOPRINT_EVENT_FILE_ADDED,
+  OCTOPRINT_EVENT_FILE_REMOVED,
 } OctoPrintEvent;
 
 static const struct {
@@ -40,6 +42,8 @@ static const struct {
   { "PrintFailed",    OCTOPRINT_EVENT_PRINT_FAILED },
   { "Disconnected",   OCTOPRINT_EVENT_DISCONNECTED },
   { "Error",          OCTOPRINT_EVENT_ERROR },
+  { "FileAdded",      OCTOPRINT_EVENT_FILE_ADDED },
+  { "FileRemoved",    OCTOPRINT_EVENT_FILE_REMOVED },
 };
 
 static gboolean
@@ -199,6 +203,17 @@ octoprint_read_event (JsonObject     *root,
     case OCTOPRINT_EVENT_PRINT_STARTED:
       if (!octoprint_read_job_file (root, update))
         return DROVER_DECODE_MALFORMED;
+      if (update->current_file != NULL)
+        {
+          g_autoptr(DroverEvent) started = drover_event_new (DROVER_EVENT_JOB_STARTED);
+          const char *origin = NULL;
+
+          if (!octoprint_read_optional_string (root, "origin", &origin))
+            return DROVER_DECODE_MALFORMED;
+          started->file = g_strdup (update->current_file);
+          started->origin = g_strdup (origin);
+          drover_update_add_event (update, started);
+        }
       _drover_update_set_state (update, DROVER_PRINTER_STATE_PRINTING);
       /* A new job starts from nothing; the plugin's first progress comes 5 s later. */
       update->progress = 0;
@@ -254,6 +269,24 @@ octoprint_read_event (JsonObject     *root,
       if (error != NULL)
         _drover_update_set_error (update, error);
       break;
+
+    case OCTOPRINT_EVENT_FILE_ADDED:
+    case OCTOPRINT_EVENT_FILE_REMOVED:
+      {
+        g_autoptr(DroverEvent) file_event = drover_event_new (event == OCTOPRINT_EVENT_FILE_ADDED ?
+                                                              DROVER_EVENT_FILE_ADDED : DROVER_EVENT_FILE_REMOVED);
+        const char *storage = NULL;
+        const char *path = NULL;
+
+        /* Folders come and go too; the audit is about files. */
+        if (!octoprint_read_optional_string (root, "storage", &storage) ||
+            _drover_read_string (root, "path", &path) != DROVER_MEMBER_VALUE || path[0] == '\0')
+          return DROVER_DECODE_MALFORMED;
+        file_event->file = g_strdup (path);
+        file_event->origin = g_strdup (storage);
+        drover_update_add_event (update, file_event);
+        return DROVER_DECODE_OK;
+      }
 
     default:
       g_assert_not_reached ();

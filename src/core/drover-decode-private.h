@@ -724,7 +724,7 @@ _drover_seconds_from_double (double seconds)
  * @update: (out): the caller's update
  *
  * Hands over a decoded message, or drops every part of it. A message
- * that read fine but named no field says nothing: IGNORED.
+ * that read fine but named no field and no event says nothing: IGNORED.
  */
 static inline DroverDecodeStatus
 _drover_decode_finish (DroverDecodeStatus   status,
@@ -733,7 +733,8 @@ _drover_decode_finish (DroverDecodeStatus   status,
                        char               **out_key,
                        DroverUpdate        *update)
 {
-  if (status == DROVER_DECODE_OK && decoded->fields == 0)
+  if (status == DROVER_DECODE_OK && decoded->fields == 0 &&
+      (decoded->events == NULL || decoded->events->len == 0))
     status = DROVER_DECODE_IGNORED;
 
   if (status != DROVER_DECODE_OK)

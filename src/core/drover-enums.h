@@ -53,4 +53,38 @@ typedef enum
 
 #define DROVER_CONNECTOR_LAST (DROVER_CONNECTOR_SERIAL + 1)
 
+/**
+ * DroverAlertSeverity:
+ * @DROVER_ALERT_NOTICE: worth a look; no desktop notification
+ * @DROVER_ALERT_WARNING: something the operator did not send
+ * @DROVER_ALERT_CRITICAL: evidence of harm: not G-code, dangerous
+ *   commands, values over the printer's limits, a known attack's marker,
+ *   or the same thing on several printers at once
+ *
+ * How much an alert matters; evidence only ever raises it.
+ */
+typedef enum
+{
+  DROVER_ALERT_NOTICE,
+  DROVER_ALERT_WARNING,
+  DROVER_ALERT_CRITICAL,
+} DroverAlertSeverity;
+
+/**
+ * DroverFileProvenance:
+ * @DROVER_FILE_SENT: Drover sent it (the ledger says so: name, size, hash)
+ * @DROVER_FILE_APPROVED: an operator approved it
+ * @DROVER_FILE_BASELINE: on the printer when Drover first listed its files
+ * @DROVER_FILE_UNEXPECTED: none of the above
+ *
+ * Where a file on a printer came from, as far as Drover knows.
+ */
+typedef enum
+{
+  DROVER_FILE_SENT,
+  DROVER_FILE_APPROVED,
+  DROVER_FILE_BASELINE,
+  DROVER_FILE_UNEXPECTED,
+} DroverFileProvenance;
+
 G_END_DECLS

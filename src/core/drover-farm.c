@@ -12,6 +12,8 @@
 
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 #include <string.h>
 
@@ -37,7 +39,14 @@ struct _DroverFarm
   guint            poll_source;
   guint            first_poll_source;
   GHashTable      *api_keys;   /* printer id → OctoPrint API key from the keyring */
+  DroverAudit     *audit;
+  GPtrArray       *watches;    /* Watch: Moonraker WebSockets */
+  guint            files_source;
 };
+
+typedef struct _Watch Watch;
+static void watch_free (Watch *watch);
+static gboolean start_file_channels_cb (gpointer user_data);
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
 
@@ -47,6 +56,8 @@ drover_farm_dispose (GObject *object)
   DroverFarm *self = (DroverFarm *)object;
 
   drover_farm_stop (self);
+  if (self->audit != NULL)
+    drover_farm_set_audit (self, NULL);
   g_clear_object (&self->http);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->telemetry);
@@ -64,6 +75,7 @@ drover_farm_finalize (GObject *object)
   g_clear_pointer (&self->links, g_ptr_array_unref);
   g_clear_pointer (&self->added, g_ptr_array_unref);
   g_clear_pointer (&self->api_keys, g_hash_table_unref);
+  g_clear_pointer (&self->watches, g_ptr_array_unref);
 
   G_OBJECT_CLASS (drover_farm_parent_class)->finalize (object);
 }
@@ -82,6 +94,7 @@ drover_farm_init (DroverFarm *self)
 {
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->added = g_ptr_array_new_with_free_func (g_free);
+  self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify)watch_free);
   self->api_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)drover_secrets_free);
 }
 
@@ -428,10 +441,16 @@ drover_farm_start (DroverFarm  *self,
       drover_secrets_lookup_async (DROVER_SECRET_PRINTER, entry->id, self->cancellable, api_key_found_cb, wait);
     }
 
-  self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION, NULL);
+  /* Printers sit on the farm's own network: straight to them, never
+   * through the desktop's web proxy. */
+  self->http = soup_session_new_with_options ("timeout", 10, "user-agent", "Drover/" PACKAGE_VERSION,
+                                              "proxy-resolver", NULL, NULL);
   /* The first answer must land after the plugin's retained "idle"
    * progress, which arrives as soon as the link subscribes. */
   self->first_poll_source = g_timeout_add_seconds (2, first_poll_cb, self);
+  /* After the keyring had its chance to answer with the API keys. */
+  if (self->audit != NULL)
+    self->files_source = g_timeout_add (500, start_file_channels_cb, self);
 
   return TRUE;
 }
@@ -448,8 +467,11 @@ drover_farm_stop (DroverFarm *self)
 
   g_clear_handle_id (&self->poll_source, g_source_remove);
   g_clear_handle_id (&self->first_poll_source, g_source_remove);
+  g_clear_handle_id (&self->files_source, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
+  if (self->watches != NULL)
+    g_ptr_array_set_size (self->watches, 0);
 
   for (guint i = 0; self->links != NULL && i < self->links->len; i++)
     drover_mqtt_link_stop (g_ptr_array_index (self->links, i));
@@ -545,4 +567,839 @@ drover_farm_find_link (DroverFarm *self,
     }
 
   return NULL;
+}
+
+/* Files: lists over HTTP, Moonraker's notifications over its WebSocket,
+ * content for the audit's scanner. */
+
+static const char *
+printer_api_key (DroverFarm         *self,
+                 DroverPrinterEntry *entry)
+{
+  return entry->api_key != NULL ? entry->api_key : g_hash_table_lookup (self->api_keys, entry->id);
+}
+
+static SoupMessage *
+printer_request (DroverFarm         *self,
+                 DroverPrinterEntry *entry,
+                 const char         *method,
+                 const char         *path)
+{
+  g_autofree char *url = g_strconcat (entry->http_url, path, NULL);
+  SoupMessage *message = soup_message_new (method, url);
+  const char *key = printer_api_key (self, entry);
+
+  if (message != NULL && key != NULL)
+    soup_message_headers_replace (soup_message_get_request_headers (message), "X-Api-Key", key);
+
+  return message;
+}
+
+static char *
+escape_file_path (const char *name)
+{
+  return g_uri_escape_string (name, "/", FALSE);
+}
+
+typedef struct
+{
+  DroverTelemetry     *telemetry;
+  char                *printer_id;
+  DroverConnectorKind  connector;
+} ListData;
+
+static void
+list_data_free (ListData *data)
+{
+  g_object_unref (data->telemetry);
+  g_free (data->printer_id);
+  g_free (data);
+}
+
+static gint64
+json_int (JsonObject *object,
+          const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node))
+    return -1;
+  switch (json_node_get_value_type (node))
+    {
+    case G_TYPE_INT64: return json_node_get_int (node);
+    case G_TYPE_DOUBLE: return (gint64)json_node_get_double (node);
+    default: return -1;
+    }
+}
+
+static const char *
+json_string (JsonObject *object,
+             const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+/* OctoPrint's /api/files?recursive=true nests folders' children. */
+static void
+add_octoprint_files (JsonArray   *files,
+                     DroverEvent *event)
+{
+  for (guint i = 0; files != NULL && i < json_array_get_length (files); i++)
+    {
+      JsonNode *node = json_array_get_element (files, i);
+      JsonObject *file;
+      const char *path;
+      JsonNode *children;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      file = json_node_get_object (node);
+      children = json_object_get_member (file, "children");
+      if (g_strcmp0 (json_string (file, "type"), "folder") == 0)
+        {
+          if (children != NULL && JSON_NODE_HOLDS_ARRAY (children))
+            add_octoprint_files (json_node_get_array (children), event);
+          continue;
+        }
+      path = json_string (file, "path");
+      if (path != NULL)
+        g_ptr_array_add (event->files, drover_file_info_new (path, json_int (file, "size"), json_int (file, "date"), NULL));
+    }
+}
+
+static void
+file_list_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  ListData *data = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(DroverEvent) event = drover_event_new (DROVER_EVENT_FILE_LIST);
+  JsonNode *root;
+  JsonNode *list;
+
+  if (body == NULL || message == NULL || soup_message_get_status (message) != SOUP_STATUS_OK ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (body, NULL), g_bytes_get_size (body), NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    {
+      if (error != NULL && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_message ("%s: the file list: %s", data->printer_id, error->message);
+      list_data_free (data);
+      return;
+    }
+
+  root = json_parser_get_root (parser);
+  if (data->connector == DROVER_CONNECTOR_MOONRAKER)
+    {
+      list = json_object_get_member (json_node_get_object (root), "result");
+      for (guint i = 0; list != NULL && JSON_NODE_HOLDS_ARRAY (list) && i < json_array_get_length (json_node_get_array (list)); i++)
+        {
+          JsonNode *node = json_array_get_element (json_node_get_array (list), i);
+          const char *path;
+
+          if (!JSON_NODE_HOLDS_OBJECT (node) || (path = json_string (json_node_get_object (node), "path")) == NULL)
+            continue;
+          g_ptr_array_add (event->files, drover_file_info_new (path, json_int (json_node_get_object (node), "size"),
+                                                               json_int (json_node_get_object (node), "modified"), NULL));
+        }
+    }
+  else
+    {
+      list = json_object_get_member (json_node_get_object (root), "files");
+      add_octoprint_files (list != NULL && JSON_NODE_HOLDS_ARRAY (list) ? json_node_get_array (list) : NULL, event);
+    }
+
+  drover_telemetry_queue_event (data->telemetry, data->printer_id, event);
+  list_data_free (data);
+}
+
+static void
+request_file_list (DroverFarm         *self,
+                   DroverPrinterEntry *entry)
+{
+  g_autoptr(SoupMessage) message = NULL;
+  ListData *data;
+
+  message = printer_request (self, entry, SOUP_METHOD_GET,
+                             entry->connector == DROVER_CONNECTOR_MOONRAKER ? "/server/files/list?root=gcodes"
+                                                                            : "/api/files?recursive=true");
+  if (message == NULL)
+    return;
+
+  data = g_new0 (ListData, 1);
+  data->telemetry = g_object_ref (self->telemetry);
+  data->printer_id = g_strdup (entry->id);
+  data->connector = entry->connector;
+  soup_session_send_and_read_async (self->http, message, G_PRIORITY_LOW, self->cancellable, file_list_cb, data);
+}
+
+/* Moonraker tells file changes only on its WebSocket (never on MQTT). */
+
+struct _Watch
+{
+  DroverFarm                *farm;       /* the farm frees its watches when it stops */
+  char                      *printer_id;
+  SoupWebsocketConnection   *connection;
+  guint                      retry_source;
+  guint                      retries;
+};
+
+static void watch_connect (Watch *watch);
+
+static void
+watch_free (Watch *watch)
+{
+  g_clear_handle_id (&watch->retry_source, g_source_remove);
+  if (watch->connection != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (watch->connection, watch);
+      if (soup_websocket_connection_get_state (watch->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (watch->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
+      g_clear_object (&watch->connection);
+    }
+  g_free (watch->printer_id);
+  g_free (watch);
+}
+
+static void
+watch_message_cb (SoupWebsocketConnection *connection,
+                  int                      type,
+                  GBytes                  *message,
+                  gpointer                 user_data)
+{
+  Watch *watch = user_data;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root;
+  JsonNode *params;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT ||
+      !json_parser_load_from_data (parser, g_bytes_get_data (message, NULL), g_bytes_get_size (message), NULL) ||
+      !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    return;
+  root = json_node_get_object (json_parser_get_root (parser));
+  if (g_strcmp0 (json_string (root, "method"), "notify_filelist_changed") != 0)
+    return;
+
+  params = json_object_get_member (root, "params");
+  for (guint i = 0; params != NULL && JSON_NODE_HOLDS_ARRAY (params) && i < json_array_get_length (json_node_get_array (params)); i++)
+    {
+      JsonNode *node = json_array_get_element (json_node_get_array (params), i);
+      const char *action;
+      JsonNode *item;
+      const char *path;
+      g_autoptr(DroverEvent) event = NULL;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      action = json_string (json_node_get_object (node), "action");
+      item = json_object_get_member (json_node_get_object (node), "item");
+      if (action == NULL || item == NULL || !JSON_NODE_HOLDS_OBJECT (item) ||
+          g_strcmp0 (json_string (json_node_get_object (item), "root"), "gcodes") != 0 ||
+          (path = json_string (json_node_get_object (item), "path")) == NULL)
+        continue;
+
+      if (g_str_equal (action, "create_file") || g_str_equal (action, "modify_file") || g_str_equal (action, "move_file"))
+        event = drover_event_new (DROVER_EVENT_FILE_ADDED);
+      else if (g_str_equal (action, "delete_file"))
+        event = drover_event_new (DROVER_EVENT_FILE_REMOVED);
+      else
+        continue;
+      event->file = g_strdup (path);
+      event->size = event->kind == DROVER_EVENT_FILE_ADDED ? json_int (json_node_get_object (item), "size") : -1;
+      drover_telemetry_queue_event (watch->farm->telemetry, watch->printer_id, event);
+    }
+}
+
+static gboolean
+watch_retry_cb (gpointer user_data)
+{
+  Watch *watch = user_data;
+
+  watch->retry_source = 0;
+  watch_connect (watch);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+watch_retry (Watch *watch)
+{
+  /* 2, 4, 8 … seconds, at most a minute: a Moonraker that restarts is back soon. */
+  guint delay = MIN (60u, 2u << MIN (watch->retries, 5u));
+
+  watch->retries++;
+  if (watch->retry_source == 0 && !g_cancellable_is_cancelled (watch->farm->cancellable))
+    watch->retry_source = g_timeout_add_seconds (delay, watch_retry_cb, watch);
+}
+
+static void
+watch_closed_cb (SoupWebsocketConnection *connection,
+                 gpointer                 user_data)
+{
+  Watch *watch = user_data;
+
+  g_signal_handlers_disconnect_by_data (connection, watch);
+  g_clear_object (&watch->connection);
+  watch_retry (watch);
+}
+
+static void
+watch_connected_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Watch *watch = user_data;
+  g_autoptr(GError) error = NULL;
+  SoupWebsocketConnection *connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
+  DroverPrinterEntry *entry;
+  const char *key;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the farm stopped; it frees the watch */
+  if (connection == NULL)
+    {
+      g_debug ("%s: Moonraker's WebSocket: %s", watch->printer_id, error->message);
+      watch_retry (watch);
+      return;
+    }
+
+  watch->connection = connection;
+  watch->retries = 0;
+  g_signal_connect (connection, "message", G_CALLBACK (watch_message_cb), watch);
+  g_signal_connect (connection, "closed", G_CALLBACK (watch_closed_cb), watch);
+
+  /* Moonraker sends notifications to identified, authorised clients. */
+  entry = drover_inventory_find_printer (watch->farm->inventory, watch->printer_id);
+  key = entry != NULL ? printer_api_key (watch->farm, entry) : NULL;
+  {
+    g_autoptr(JsonBuilder) builder = json_builder_new ();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "jsonrpc");
+    json_builder_add_string_value (builder, "2.0");
+    json_builder_set_member_name (builder, "method");
+    json_builder_add_string_value (builder, "server.connection.identify");
+    json_builder_set_member_name (builder, "params");
+    json_builder_begin_object (builder);
+    json_builder_set_member_name (builder, "client_name");
+    json_builder_add_string_value (builder, "Drover");
+    json_builder_set_member_name (builder, "version");
+    json_builder_add_string_value (builder, PACKAGE_VERSION);
+    json_builder_set_member_name (builder, "type");
+    json_builder_add_string_value (builder, "desktop");
+    json_builder_set_member_name (builder, "url");
+    json_builder_add_string_value (builder, "https://github.com/drover/drover");
+    if (key != NULL)
+      {
+        json_builder_set_member_name (builder, "api_key");
+        json_builder_add_string_value (builder, key);
+      }
+    json_builder_end_object (builder);
+    json_builder_set_member_name (builder, "id");
+    json_builder_add_int_value (builder, 1);
+    json_builder_end_object (builder);
+    root = json_builder_get_root (builder);
+    text = json_to_string (root, FALSE);
+    soup_websocket_connection_send_text (connection, text);
+  }
+
+  /* Whatever changed while the socket was down shows in a fresh list. */
+  if (entry != NULL)
+    request_file_list (watch->farm, entry);
+}
+
+static void
+watch_connect (Watch *watch)
+{
+  DroverPrinterEntry *entry = drover_inventory_find_printer (watch->farm->inventory, watch->printer_id);
+  g_autoptr(SoupMessage) message = NULL;
+
+  if (entry == NULL || entry->http_url == NULL)
+    return;
+  message = printer_request (watch->farm, entry, SOUP_METHOD_GET, "/websocket");
+  if (message == NULL)
+    return;
+  soup_session_websocket_connect_async (watch->farm->http, message, NULL, NULL, G_PRIORITY_LOW,
+                                        watch->farm->cancellable, watch_connected_cb, watch);
+}
+
+static gboolean
+start_file_channels_cb (gpointer user_data)
+{
+  DroverFarm *self = user_data;
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  self->files_source = 0;
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+
+      if (entry->http_url == NULL)
+        continue;
+      if (entry->connector == DROVER_CONNECTOR_MOONRAKER)
+        {
+          Watch *watch = g_new0 (Watch, 1);
+
+          watch->farm = self;
+          watch->printer_id = g_strdup (entry->id);
+          g_ptr_array_add (self->watches, watch);
+          watch_connect (watch);
+        }
+      else if (entry->connector == DROVER_CONNECTOR_OCTOPRINT)
+        request_file_list (self, entry);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* Content, for the scanner */
+
+typedef struct
+{
+  GFile        *destination;
+  GCancellable *cancellable;
+} FetchData;
+
+static void
+fetch_data_free (FetchData *data)
+{
+  g_clear_object (&data->destination);
+  g_clear_object (&data->cancellable);
+  g_free (data);
+}
+
+static void
+fetch_spliced_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (g_output_stream_splice_finish (G_OUTPUT_STREAM (source), result, &error) < 0)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+fetch_replaced_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GInputStream *body = g_object_get_data (G_OBJECT (task), "body");
+  GError *error = NULL;
+  g_autoptr(GFileOutputStream) out = g_file_replace_finish (G_FILE (source), result, &error);
+
+  if (out == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  g_output_stream_splice_async (G_OUTPUT_STREAM (out), body,
+                                G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET,
+                                G_PRIORITY_LOW, g_task_get_cancellable (task), fetch_spliced_cb, g_object_ref (task));
+}
+
+static void
+fetch_sent_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  FetchData *data = g_task_get_task_data (task);
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GInputStream) body = soup_session_send_finish (SOUP_SESSION (source), result, &error);
+
+  if (body == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer answered %u %s."),
+                               message != NULL ? soup_message_get_status (message) : 0,
+                               message != NULL ? soup_message_get_reason_phrase (message) : "");
+      return;
+    }
+
+  g_object_set_data_full (G_OBJECT (task), "body", g_steal_pointer (&body), g_object_unref);
+  g_file_replace_async (data->destination, NULL, FALSE, G_FILE_CREATE_PRIVATE, G_PRIORITY_LOW,
+                        data->cancellable, fetch_replaced_cb, g_object_ref (task));
+}
+
+/* DroverAuditFetchFunc: Moonraker and OctoPrint serve their files over HTTP. */
+static void
+fetch_file (DroverPrinter       *printer,
+            const char          *file,
+            GFile               *destination,
+            GCancellable        *cancellable,
+            GAsyncReadyCallback  callback,
+            gpointer             user_data,
+            gpointer             func_data)
+{
+  DroverFarm *self = func_data;
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  DroverPrinterEntry *entry = drover_inventory_find_printer (self->inventory, drover_printer_get_id (printer));
+  g_autofree char *escaped = escape_file_path (file);
+  g_autofree char *path = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+  FetchData *data;
+
+  if (entry == NULL || entry->http_url == NULL || self->http == NULL ||
+      (entry->connector != DROVER_CONNECTOR_MOONRAKER && entry->connector != DROVER_CONNECTOR_OCTOPRINT))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("Drover cannot read files from this printer."));
+      return;
+    }
+
+  path = entry->connector == DROVER_CONNECTOR_MOONRAKER ? g_strconcat ("/server/files/gcodes/", escaped, NULL)
+                                                         : g_strconcat ("/downloads/files/local/", escaped, NULL);
+  message = printer_request (self, entry, SOUP_METHOD_GET, path);
+  if (message == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("The file's address is not valid."));
+      return;
+    }
+
+  data = g_new0 (FetchData, 1);
+  data->destination = g_object_ref (destination);
+  data->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
+  g_task_set_task_data (task, data, (GDestroyNotify)fetch_data_free);
+  soup_session_send_async (self->http, message, G_PRIORITY_LOW, cancellable, fetch_sent_cb, g_steal_pointer (&task));
+}
+
+static void
+printer_event_cb (DroverTelemetry *telemetry,
+                  DroverPrinter   *printer,
+                  DroverEvent     *event,
+                  DroverAudit     *audit)
+{
+  drover_audit_handle_event (audit, printer, event);
+}
+
+/**
+ * drover_farm_set_audit:
+ * @audit: (nullable): what judges the farm's files, jobs and orders
+ *
+ * Hands every event of the farm's printers to @audit, and lets it fetch
+ * files from the printers that serve them (Moonraker, OctoPrint). Call
+ * before drover_farm_start().
+ */
+void
+drover_farm_set_audit (DroverFarm  *self,
+                       DroverAudit *audit)
+{
+  g_return_if_fail (DROVER_IS_FARM (self));
+  g_return_if_fail (audit == NULL || DROVER_IS_AUDIT (audit));
+
+  if (self->audit != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->telemetry, self->audit);
+      drover_audit_set_fetch_func (self->audit, NULL, NULL, NULL);
+    }
+  g_set_object (&self->audit, audit);
+  if (audit != NULL)
+    {
+      g_signal_connect_object (self->telemetry, "printer-event", G_CALLBACK (printer_event_cb), audit, 0);
+      drover_audit_set_fetch_func (audit, fetch_file, self, NULL);
+    }
+}
+
+static void
+deleted_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (body == NULL)
+    g_task_return_error (task, error);
+  else if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer refused: %u %s."),
+                             message != NULL ? soup_message_get_status (message) : 0,
+                             message != NULL ? soup_message_get_reason_phrase (message) : "");
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * drover_farm_delete_file_async:
+ * @printer_id: the printer
+ * @name: the file's name on it
+ *
+ * Deletes a file from a printer the way its connector does (Moonraker and
+ * OctoPrint over HTTP, Drover's native dialect with a `delete` command),
+ * and records in the ledger who had it deleted. The file list then shows
+ * it gone when the printer says so.
+ */
+void
+drover_farm_delete_file_async (DroverFarm          *self,
+                               const char          *printer_id,
+                               const char          *name,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  DroverPrinterEntry *entry;
+  g_autofree char *escaped = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(SoupMessage) message = NULL;
+
+  g_return_if_fail (DROVER_IS_FARM (self));
+  g_return_if_fail (printer_id != NULL && name != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, drover_farm_delete_file_async);
+  entry = drover_inventory_find_printer (self->inventory, printer_id);
+  if (entry == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("The farm has no printer “%s”."), printer_id);
+      return;
+    }
+
+  if (self->audit != NULL)
+    drover_audit_note_file_deleted (self->audit, printer_id, name);
+
+  if (entry->connector == DROVER_CONNECTOR_NATIVE)
+    {
+      DroverMqttLink *link = drover_farm_find_link (self, printer_id);
+      g_autofree char *id = g_uuid_string_random ();
+      g_autofree char *topic = g_strconcat ("drover/v1/", entry->id, "/cmd", NULL);
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *payload = NULL;
+      GError *error = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "v");
+      json_builder_add_int_value (builder, 1);
+      json_builder_set_member_name (builder, "id");
+      json_builder_add_string_value (builder, id);
+      json_builder_set_member_name (builder, "command");
+      json_builder_add_string_value (builder, "delete");
+      json_builder_set_member_name (builder, "file");
+      json_builder_add_string_value (builder, name);
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      payload = json_to_string (root, FALSE);
+
+      if (self->audit != NULL)
+        drover_audit_note_own_request (self->audit, id);
+      if (link == NULL || !drover_mqtt_link_publish (link, topic, payload, strlen (payload), 1, FALSE, &error))
+        {
+          if (error == NULL)
+            g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, _("The printer's broker is not connected."));
+          g_task_return_error (task, error);
+          return;
+        }
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  if (entry->http_url == NULL || self->http == NULL ||
+      (entry->connector != DROVER_CONNECTOR_MOONRAKER && entry->connector != DROVER_CONNECTOR_OCTOPRINT))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("Drover cannot delete files on this printer yet; delete it on the printer."));
+      return;
+    }
+
+  escaped = escape_file_path (name);
+  path = entry->connector == DROVER_CONNECTOR_MOONRAKER ? g_strconcat ("/server/files/gcodes/", escaped, NULL)
+                                                         : g_strconcat ("/api/files/local/", escaped, NULL);
+  message = printer_request (self, entry, SOUP_METHOD_DELETE, path);
+  if (message == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("The file's address is not valid."));
+      return;
+    }
+  soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, cancellable, deleted_cb,
+                                    g_steal_pointer (&task));
+}
+
+gboolean
+drover_farm_delete_file_finish (DroverFarm    *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+typedef struct
+{
+  char   *printer_id;
+  char   *name;
+  GBytes *content;
+  char   *sha256;
+} UploadData;
+
+static void
+upload_data_free (UploadData *data)
+{
+  g_free (data->printer_id);
+  g_free (data->name);
+  g_bytes_unref (data->content);
+  g_free (data->sha256);
+  g_free (data);
+}
+
+static void
+uploaded_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (body == NULL)
+    g_task_return_error (task, error);
+  else if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer refused the file: %u %s."),
+                             message != NULL ? soup_message_get_status (message) : 0,
+                             message != NULL ? soup_message_get_reason_phrase (message) : "");
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+static void
+hash_thread (GTask        *task,
+             gpointer      source,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  UploadData *data = task_data;
+
+  data->sha256 = g_compute_checksum_for_bytes (G_CHECKSUM_SHA256, data->content);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+hashed_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  DroverFarm *self = g_task_get_source_object (task);
+  UploadData *data = g_task_get_task_data (task);
+  DroverPrinterEntry *entry = drover_inventory_find_printer (self->inventory, data->printer_id);
+  g_autoptr(SoupMultipart) multipart = soup_multipart_new (SOUP_FORM_MIME_TYPE_MULTIPART);
+  g_autoptr(SoupMessage) message = NULL;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error) || entry == NULL || self->http == NULL)
+    {
+      if (error == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, _("The farm stopped."));
+      g_task_return_error (task, error);
+      return;
+    }
+
+  soup_multipart_append_form_file (multipart, "file", data->name, "application/octet-stream", data->content);
+  if (entry->connector == DROVER_CONNECTOR_MOONRAKER)
+    {
+      soup_multipart_append_form_string (multipart, "root", "gcodes");
+      soup_multipart_append_form_string (multipart, "checksum", data->sha256);
+    }
+  message = printer_request (self, entry, SOUP_METHOD_POST,
+                             entry->connector == DROVER_CONNECTOR_MOONRAKER ? "/server/files/upload" : "/api/files/local");
+  if (message == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("The printer's address is not valid."));
+      return;
+    }
+  {
+    GBytes *form = NULL;
+
+    soup_multipart_to_message (multipart, soup_message_get_request_headers (message), &form);
+    soup_message_set_request_body_from_bytes (message, NULL, form);
+    g_bytes_unref (form);
+  }
+
+  /* Recorded before the printer has it: its arrival is then expected. */
+  if (self->audit != NULL)
+    drover_audit_note_sent_file (self->audit, data->printer_id, data->name, (gint64)g_bytes_get_size (data->content),
+                                 data->sha256, NULL, NULL);
+
+  soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
+                                    uploaded_cb, g_object_ref (task));
+}
+
+/**
+ * drover_farm_upload_file_async:
+ * @printer_id: a networked printer (Moonraker or OctoPrint)
+ * @name: the file's name on the printer
+ * @content: the file
+ *
+ * Uploads a file to a printer's storage, after recording in the ledger
+ * that Drover sent it (name, size, SHA-256): when it appears on the
+ * printer, it is expected. The hash is computed in a worker.
+ */
+void
+drover_farm_upload_file_async (DroverFarm          *self,
+                               const char          *printer_id,
+                               const char          *name,
+                               GBytes              *content,
+                               GCancellable        *cancellable,
+                               GAsyncReadyCallback  callback,
+                               gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) hash = NULL;
+  DroverPrinterEntry *entry;
+  UploadData *data;
+
+  g_return_if_fail (DROVER_IS_FARM (self));
+  g_return_if_fail (printer_id != NULL && name != NULL && content != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, drover_farm_upload_file_async);
+  entry = drover_inventory_find_printer (self->inventory, printer_id);
+  if (entry == NULL || entry->http_url == NULL ||
+      (entry->connector != DROVER_CONNECTOR_MOONRAKER && entry->connector != DROVER_CONNECTOR_OCTOPRINT))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("Drover uploads files to Moonraker and OctoPrint printers only, so far."));
+      return;
+    }
+
+  data = g_new0 (UploadData, 1);
+  data->printer_id = g_strdup (printer_id);
+  data->name = g_strdup (name);
+  data->content = g_bytes_ref (content);
+  g_task_set_task_data (task, data, (GDestroyNotify)upload_data_free);
+
+  hash = g_task_new (self, cancellable, hashed_cb, g_steal_pointer (&task));
+  g_task_set_task_data (hash, data, NULL);
+  g_task_run_in_thread (hash, hash_thread);
+}
+
+gboolean
+drover_farm_upload_file_finish (DroverFarm    *self,
+                                GAsyncResult  *result,
+                                GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 
+#include "drover-audit.h"
 #include "drover-fleet.h"
 #include "drover-inventory.h"
 #include "drover-telemetry.h"
@@ -22,6 +23,27 @@ DroverFarm      *drover_farm_new           (DroverFleet      *fleet,
 gboolean         drover_farm_start         (DroverFarm       *self,
                                             GError          **error);
 void             drover_farm_stop          (DroverFarm       *self);
+void             drover_farm_set_audit     (DroverFarm       *self,
+                                            DroverAudit      *audit);
+void             drover_farm_delete_file_async  (DroverFarm          *self,
+                                                 const char          *printer_id,
+                                                 const char          *name,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+void             drover_farm_upload_file_async  (DroverFarm          *self,
+                                                 const char          *printer_id,
+                                                 const char          *name,
+                                                 GBytes              *content,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+gboolean         drover_farm_upload_file_finish (DroverFarm          *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+gboolean         drover_farm_delete_file_finish (DroverFarm          *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
 GPtrArray       *drover_farm_get_links     (DroverFarm       *self);
 DroverTelemetry *drover_farm_get_telemetry (DroverFarm       *self);
 DroverPrinterEntry *drover_farm_find_entry (DroverFarm       *self,

@@ -113,6 +113,9 @@ drover_telemetry_finalize (GObject *object)
   G_OBJECT_CLASS (drover_telemetry_parent_class)->finalize (object);
 }
 
+enum { PRINTER_EVENT, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
 static void
 drover_telemetry_class_init (DroverTelemetryClass *klass)
 {
@@ -120,6 +123,19 @@ drover_telemetry_class_init (DroverTelemetryClass *klass)
 
   object_class->dispose = drover_telemetry_dispose;
   object_class->finalize = drover_telemetry_finalize;
+
+  /**
+   * DroverTelemetry::printer-event:
+   * @printer: the printer it happened on
+   * @event: what happened
+   *
+   * Something happened on a printer: a file, a job, a command, an order
+   * seen on the broker. Emitted on the main thread, after the state that
+   * came with it was applied, each event once and in the order received.
+   */
+  signals[PRINTER_EVENT] = g_signal_new ("printer-event", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                         0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                         DROVER_TYPE_PRINTER, DROVER_TYPE_EVENT | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -221,11 +237,17 @@ drover_telemetry_attach_link (DroverTelemetry *self,
     {
       drover_mqtt_link_subscribe (link, "drover/v1/+/state", 0);
       drover_mqtt_link_subscribe (link, "drover/v1/+/presence", 1);
+      /* What is on the printer, what happened, and who ordered what. */
+      drover_mqtt_link_subscribe (link, "drover/v1/+/files", 1);
+      drover_mqtt_link_subscribe (link, "drover/v1/+/events", 1);
+      drover_mqtt_link_subscribe (link, "drover/v1/+/cmd", 1);
     }
   if (self->connectors & (1u << DROVER_CONNECTOR_MOONRAKER))
     {
       drover_mqtt_link_subscribe (link, "+/klipper/status", 0);
       drover_mqtt_link_subscribe (link, "+/moonraker/status", 0);
+      /* JSON-RPC requests over MQTT: anyone's orders to the printer. */
+      drover_mqtt_link_subscribe (link, "+/moonraker/api/request", 1);
     }
   if (self->connectors & (1u << DROVER_CONNECTOR_OCTOPRINT))
     {
@@ -235,7 +257,11 @@ drover_telemetry_attach_link (DroverTelemetry *self,
       drover_mqtt_link_subscribe (link, "octoPrint/+/event/+", 0);
     }
   if (self->connectors & (1u << DROVER_CONNECTOR_BAMBU))
-    drover_mqtt_link_subscribe (link, "device/+/report", 0);
+    {
+      drover_mqtt_link_subscribe (link, "device/+/report", 0);
+      /* Orders to the printer, from Drover or from anyone else. */
+      drover_mqtt_link_subscribe (link, "device/+/request", 0);
+    }
 }
 
 static gboolean
@@ -383,6 +409,31 @@ drover_telemetry_feed (DroverTelemetry *self,
 }
 
 /**
+ * drover_telemetry_queue_event:
+ * @printer_id: the fleet's id of the printer
+ * @event: (transfer none): what a channel other than MQTT said happened
+ *   (Moonraker's WebSocket, an HTTP file list)
+ *
+ * Queues @event behind the printer's other events, as if a message had
+ * said it. Safe from any thread.
+ */
+void
+drover_telemetry_queue_event (DroverTelemetry *self,
+                              const char      *printer_id,
+                              DroverEvent     *event)
+{
+  DroverUpdate update = { 0 };
+
+  g_return_if_fail (DROVER_IS_TELEMETRY (self));
+  g_return_if_fail (event != NULL);
+
+  update.time_left = -1;
+  drover_update_add_event (&update, event);
+  drover_telemetry_queue_update (self, printer_id, &update);
+  drover_update_clear (&update);
+}
+
+/**
  * drover_telemetry_queue_update:
  * @printer_id: the fleet's id of the printer
  * @update: what an answer other than MQTT said (an HTTP poll)
@@ -492,8 +543,28 @@ drover_telemetry_flush (DroverTelemetry *self)
       if (printer == NULL)
         continue;
 
-      apply (printer, &item->update, now);
-      applied++;
+      {
+        DroverPrinterState before = drover_printer_get_state (printer);
+
+        apply (printer, &item->update, now);
+        applied++;
+
+        for (guint i = 0; item->update.events != NULL && i < item->update.events->len; i++)
+          g_signal_emit (self, signals[PRINTER_EVENT], 0, printer, g_ptr_array_index (item->update.events, i));
+
+        /* Dialects that only report state (Moonraker, Bambu) start jobs by
+         * going from idle to printing: that is the event. The audit folds
+         * it with an explicit one for the same job. */
+        if ((before == DROVER_PRINTER_STATE_IDLE || before == DROVER_PRINTER_STATE_ERROR) &&
+            drover_printer_get_state (printer) == DROVER_PRINTER_STATE_PRINTING &&
+            drover_printer_get_current_file (printer) != NULL)
+          {
+            g_autoptr(DroverEvent) started = drover_event_new (DROVER_EVENT_JOB_STARTED);
+
+            started->file = g_strdup (drover_printer_get_current_file (printer));
+            g_signal_emit (self, signals[PRINTER_EVENT], 0, printer, started);
+          }
+      }
 
       if (item->last_topic != NULL)
         {

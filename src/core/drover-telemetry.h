@@ -36,6 +36,9 @@ void             drover_telemetry_add_route           (DroverTelemetry       *se
                                                        const char            *printer_id);
 void             drover_telemetry_attach_link         (DroverTelemetry       *self,
                                                        DroverMqttLink        *link);
+void             drover_telemetry_queue_event         (DroverTelemetry       *self,
+                                                       const char            *printer_id,
+                                                       DroverEvent           *event);
 void             drover_telemetry_feed                (DroverTelemetry       *self,
                                                        const char            *topic,
                                                        const guint8          *payload,

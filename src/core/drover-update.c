@@ -18,6 +18,7 @@ drover_update_clear (DroverUpdate *update)
 {
   g_clear_pointer (&update->current_file, g_free);
   g_clear_pointer (&update->error_text, g_free);
+  g_clear_pointer (&update->events, g_ptr_array_unref);
   update->fields = 0;
 }
 
@@ -64,4 +65,23 @@ drover_update_merge (DroverUpdate       *into,
     }
 
   into->fields |= fields;
+
+  /* Events are never merged away: each one is kept, in order. */
+  for (guint i = 0; newer->events != NULL && i < newer->events->len; i++)
+    drover_update_add_event (into, g_ptr_array_index (newer->events, i));
+}
+
+/**
+ * drover_update_add_event:
+ * @event: (transfer none): what happened
+ *
+ * Adds @event after the update's other events.
+ */
+void
+drover_update_add_event (DroverUpdate *update,
+                         DroverEvent  *event)
+{
+  if (update->events == NULL)
+    update->events = g_ptr_array_new_with_free_func ((GDestroyNotify)drover_event_unref);
+  g_ptr_array_add (update->events, drover_event_ref (event));
 }

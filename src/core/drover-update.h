@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "drover-enums.h"
+#include "drover-event.h"
 
 G_BEGIN_DECLS
 
@@ -48,6 +49,7 @@ typedef struct
   gint64              time_left;      /* seconds, -1 unknown */
   char               *current_file;   /* NULL: no file */
   char               *error_text;     /* NULL: no error */
+  GPtrArray          *events;         /* DroverEvent, oldest first; NULL: none */
 } DroverUpdate;
 
 /**
@@ -73,5 +75,7 @@ typedef enum
 void          drover_update_clear      (DroverUpdate       *update);
 void          drover_update_merge      (DroverUpdate       *into,
                                         const DroverUpdate *newer);
+void          drover_update_add_event  (DroverUpdate       *update,
+                                        DroverEvent        *event);
 
 G_END_DECLS

@@ -690,7 +690,10 @@ main (int   argc,
       say ("http %s", sim_http_get_base (sim.http));
     }
 
-  if (opt_incident != NULL)
+  /* The stranger connects ahead of time, so that an incident ordered
+   * later (by --incident-at or on the control channel) travels over the
+   * broker as the real one did. */
+  if (opt_incident != NULL || opt_control)
     sim_farm_prepare_intruder (sim.farm);
 
   if (!start_serial_printers (&sim, &error))

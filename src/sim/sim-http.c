@@ -2571,6 +2571,34 @@ octoprint_request (SimHttp           *self,
   const char *location = NULL;
   const char *path = NULL;
 
+  /* OctoPrint's download route (octoprint/server/__init__.py, the
+   * "downloads/files/local" LargeResponseHandler): the API key or a
+   * session may read; the file comes as an attachment. */
+  if (g_str_has_prefix (endpoint, "/downloads/files/local/") && is_get)
+    {
+      const char *name = endpoint + strlen ("/downloads/files/local/");
+      SimFile *file = sim_printer_find_file (printer, name);
+
+      key = octoprint_api_key (msg, query);
+      if (key == NULL || !g_str_equal (key, printer->api_key))
+        {
+          octoprint_error (msg, 403, "Forbidden");
+          return;
+        }
+      if (file == NULL)
+        {
+          respond (msg, 404, NULL, "text/html; charset=utf-8",
+                   g_strdup ("<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n"
+                             "<p>" OCTOPRINT_NOT_FOUND "</p>\n"));
+          return;
+        }
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg), "Content-Disposition", "attachment");
+      soup_server_message_set_status (msg, 200, NULL);
+      soup_server_message_set_response (msg, "application/octet-stream", SOUP_MEMORY_COPY,
+                                        g_bytes_get_data (file->content, NULL), g_bytes_get_size (file->content));
+      return;
+    }
+
   if (!g_str_has_prefix (endpoint, "/api/"))
     {
       /* Werkzeug's own page: OctoPrint's UI is not simulated */

@@ -57,14 +57,26 @@ check_result (DroverDecodeStatus  status,
   if (status != DROVER_DECODE_OK)
     {
       if (key != NULL || update->fields != 0 ||
-          update->current_file != NULL || update->error_text != NULL)
+          update->current_file != NULL || update->error_text != NULL || update->events != NULL)
         abort ();
       return;
     }
 
   if (key == NULL || *key == '\0' || !g_utf8_validate (key, -1, NULL) ||
-      strpbrk (key, "/+#") != NULL || update->fields == 0)
+      strpbrk (key, "/+#") != NULL || (update->fields == 0 && (update->events == NULL || update->events->len == 0)))
     abort ();
+
+  /* Events carry text from the wire: valid UTF-8, never empty names. */
+  for (guint i = 0; update->events != NULL && i < update->events->len; i++)
+    {
+      DroverEvent *event = g_ptr_array_index (update->events, i);
+
+      check_text (event->file);
+      check_text (event->url);
+      check_text (event->request_id);
+      for (guint j = 0; event->files != NULL && j < event->files->len; j++)
+        check_text (((DroverFileInfo *) g_ptr_array_index (event->files, j))->name);
+    }
 
   check_temperature (update, DROVER_UPDATE_HOTEND_TEMPERATURE, update->hotend_temperature);
   check_temperature (update, DROVER_UPDATE_HOTEND_TARGET, update->hotend_target);
