@@ -130,7 +130,8 @@ update_rows (DroverPrinterEditor *self)
   gtk_widget_set_visible (GTK_WIDGET (self->broker_row), connector != DROVER_CONNECTOR_SERIAL);
   gtk_widget_set_visible (GTK_WIDGET (self->own_group), get_own_broker (self));
   gtk_widget_set_visible (GTK_WIDGET (self->access_row), connector == DROVER_CONNECTOR_BAMBU);
-  gtk_widget_set_visible (GTK_WIDGET (self->api_key_row), connector == DROVER_CONNECTOR_OCTOPRINT);
+  gtk_widget_set_visible (GTK_WIDGET (self->api_key_row),
+                          connector == DROVER_CONNECTOR_OCTOPRINT || connector == DROVER_CONNECTOR_MOONRAKER);
 
   if (connector == DROVER_CONNECTOR_BAMBU)
     adw_preferences_group_set_description (self->own_group,
@@ -442,7 +443,8 @@ drover_printer_editor_new (const DroverPrinterEntry *entry,
           gtk_editable_set_text (GTK_EDITABLE (self->access_row), secret);
           gtk_editable_set_text (GTK_EDITABLE (self->api_key_row), secret);
         }
-      else if (entry->connector == DROVER_CONNECTOR_BAMBU || entry->connector == DROVER_CONNECTOR_OCTOPRINT)
+      else if (entry->connector == DROVER_CONNECTOR_BAMBU || entry->connector == DROVER_CONNECTOR_OCTOPRINT ||
+               entry->connector == DROVER_CONNECTOR_MOONRAKER)
         drover_secrets_lookup_async (DROVER_SECRET_PRINTER, entry->id, self->cancellable,
                                      code_found_cb, g_object_ref (self));
     }
@@ -539,8 +541,8 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
 /**
  * drover_printer_editor_get_access_code:
  *
- * The printer's secret: a Bambu printer's access code, or an OctoPrint
- * server's API key.
+ * The printer's secret: a Bambu printer's access code, or the API key of
+ * its OctoPrint or Moonraker server.
  *
  * Returns: the secret as typed or as kept; empty for none
  */
@@ -554,6 +556,7 @@ drover_printer_editor_get_access_code (DroverPrinterEditor *self)
     case DROVER_CONNECTOR_BAMBU:
       return gtk_editable_get_text (GTK_EDITABLE (self->access_row));
     case DROVER_CONNECTOR_OCTOPRINT:
+    case DROVER_CONNECTOR_MOONRAKER:
       return gtk_editable_get_text (GTK_EDITABLE (self->api_key_row));
     default:
       return "";

@@ -426,13 +426,15 @@ drover_farm_start (DroverFarm  *self,
         return FALSE;
     }
 
-  /* OctoPrint's REST API wants the printer's API key, kept in the keyring. */
+  /* OctoPrint's REST API wants the printer's API key, and Moonraker's may:
+   * kept in the keyring. */
   for (guint i = 0; i < printers->len; i++)
     {
       DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
       KeyWait *wait;
 
-      if (entry->connector != DROVER_CONNECTOR_OCTOPRINT || entry->http_url == NULL || entry->api_key != NULL)
+      if ((entry->connector != DROVER_CONNECTOR_OCTOPRINT && entry->connector != DROVER_CONNECTOR_MOONRAKER) ||
+          entry->http_url == NULL || entry->api_key != NULL)
         continue;
 
       wait = g_new0 (KeyWait, 1);
