@@ -1045,6 +1045,26 @@ test_bambu_ignored (void)
   assert_refused (drover_decode_bambu, "device/01S00C123456789/request",
                   "{\"pushing\": {\"sequence_id\": \"0\", \"command\": \"pushall\", \"version\": 1, \"push_target\": 1}}",
                   DROVER_DECODE_IGNORED);
+  /* Orders seen on the printer's broker: a print started by someone else
+   * (the shape sim-incident.c and Bambu Studio send), a firmware upgrade. */
+  {
+    DroverEvent *event = assert_event (drover_decode_bambu, "device/01S00C123456789/request",
+                                       "{\"print\":{\"sequence_id\":\"0\",\"command\":\"project_file\","
+                                       "\"param\":\"Metadata/plate_1.gcode\",\"url\":\"file:///sdcard/old_job.3mf\","
+                                       "\"subtask_name\":\"old_job.3mf\",\"use_ams\":false}}",
+                                       DROVER_EVENT_ORDER);
+
+    g_assert_cmpstr (event->command, ==, "start");
+    g_assert_cmpstr (event->file, ==, "old_job.3mf");
+    g_assert_cmpstr (event->url, ==, "file:///sdcard/old_job.3mf");
+    drover_event_unref (event);
+
+    event = assert_event (drover_decode_bambu, "device/01S00C123456789/request",
+                          "{\"upgrade\":{\"sequence_id\":\"0\",\"command\":\"start\",\"url\":\"http://127.0.0.9/fw.bin\"}}",
+                          DROVER_EVENT_ORDER);
+    g_assert_cmpstr (event->command, ==, "upgrade");
+    drover_event_unref (event);
+  }
   /* A push_status that names nothing Drover shows. */
   assert_refused (drover_decode_bambu, BAMBU_TOPIC,
                   "{\"print\":{\"wifi_signal\":\"-54dBm\",\"command\":\"push_status\",\"msg\":1,\"sequence_id\":\"3\"}}",

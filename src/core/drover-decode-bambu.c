@@ -366,6 +366,72 @@ bambu_read (const guint8 *payload,
   return DROVER_DECODE_OK;
 }
 
+/* `device/<serial>/request`: orders to the printer from any client of its
+ * broker (Bambu Studio, Handy, Drover's own pushall). A print, G-code or a
+ * firmware upgrade is an order the audit judges; asking for a report is
+ * not. */
+static DroverDecodeStatus
+bambu_read_request (const guint8 *payload,
+                    gsize         length,
+                    DroverUpdate *update)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(DroverEvent) event = NULL;
+  DroverDecodeStatus status;
+  JsonObject *root;
+  JsonObject *print = NULL;
+  JsonObject *upgrade = NULL;
+  const char *command = NULL;
+  const char *text = NULL;
+
+  parser = _drover_decode_parse (payload, length, &status);
+  if (parser == NULL)
+    return status;
+  root = _drover_decode_root_object (parser);
+  if (root == NULL)
+    return DROVER_DECODE_MALFORMED;
+
+  event = drover_event_new (DROVER_EVENT_ORDER);
+  if (_drover_read_object (root, "upgrade", &upgrade) == DROVER_MEMBER_VALUE)
+    {
+      event->command = g_strdup ("upgrade");
+      if (_drover_read_string (upgrade, "url", &text) == DROVER_MEMBER_VALUE)
+        event->url = g_strdup (text);
+      drover_update_add_event (update, event);
+      return DROVER_DECODE_OK;
+    }
+
+  if (_drover_read_object (root, "print", &print) != DROVER_MEMBER_VALUE ||
+      _drover_read_string (print, "command", &command) != DROVER_MEMBER_VALUE)
+    return DROVER_DECODE_IGNORED;
+  if (_drover_read_string (print, "sequence_id", &text) == DROVER_MEMBER_VALUE)
+    event->request_id = g_strdup (text);
+
+  if (g_str_equal (command, "project_file"))
+    {
+      event->command = g_strdup ("start");
+      if (_drover_read_string (print, "subtask_name", &text) == DROVER_MEMBER_VALUE && text[0] != '\0')
+        event->file = g_strdup (text);
+      if (_drover_read_string (print, "url", &text) == DROVER_MEMBER_VALUE)
+        event->url = g_strdup (text);
+      if (event->file == NULL)
+        return DROVER_DECODE_MALFORMED;
+    }
+  else if (g_str_equal (command, "gcode_line"))
+    {
+      if (_drover_read_string (print, "param", &text) != DROVER_MEMBER_VALUE)
+        return DROVER_DECODE_MALFORMED;
+      event->command = g_strdup (text);
+    }
+  else if (g_str_equal (command, "pause") || g_str_equal (command, "resume") || g_str_equal (command, "stop"))
+    event->command = g_strdup (command);
+  else
+    return DROVER_DECODE_IGNORED;
+
+  drover_update_add_event (update, event);
+  return DROVER_DECODE_OK;
+}
+
 /**
  * drover_decode_bambu:
  * @topic: the topic the message came on
@@ -397,11 +463,15 @@ drover_decode_bambu (const char    *topic,
 
   if (_drover_decode_split_topic (topic, levels, G_N_ELEMENTS (levels)) != 3 ||
       !_drover_topic_level_is (&levels[0], "device") ||
-      levels[1].length == 0 ||
-      !_drover_topic_level_is (&levels[2], "report"))
+      levels[1].length == 0)
     return DROVER_DECODE_IGNORED;
 
-  status = bambu_read (payload, length, &decoded);
+  if (_drover_topic_level_is (&levels[2], "report"))
+    status = bambu_read (payload, length, &decoded);
+  else if (_drover_topic_level_is (&levels[2], "request"))
+    status = bambu_read_request (payload, length, &decoded);
+  else
+    return DROVER_DECODE_IGNORED;
 
   return _drover_decode_finish (status, &decoded,
                                 status == DROVER_DECODE_OK ? _drover_topic_level_dup (&levels[1]) : NULL,
