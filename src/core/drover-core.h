@@ -22,10 +22,14 @@
 #include "drover-gcode-scan.h"
 #include "drover-inventory.h"
 #include "drover-ledger.h"
+#include "drover-manifest.h"
+#include "drover-minisign.h"
 #include "drover-mqtt-link.h"
 #include "drover-printer.h"
 #include "drover-secrets.h"
+#include "drover-serial.h"
 #include "drover-telemetry.h"
+#include "drover-trust-store.h"
 #include "drover-update.h"
 
 G_BEGIN_DECLS

@@ -18,5 +18,13 @@ int  droverctl_scan_main   (int    argc,
                             char **argv);
 int  droverctl_audit_main  (int    argc,
                             char **argv);
+int  droverctl_keygen_main (int    argc,
+                            char **argv);
+int  droverctl_sign_main   (int    argc,
+                            char **argv);
+int  droverctl_verify_main (int    argc,
+                            char **argv);
+int  droverctl_trust_main  (int    argc,
+                            char **argv);
 
 G_END_DECLS

@@ -22,7 +22,11 @@ typedef struct
 
 static const Command commands[] = {
   { "audit", droverctl_audit_main },
+  { "keygen", droverctl_keygen_main },
   { "scan", droverctl_scan_main },
+  { "sign", droverctl_sign_main },
+  { "trust", droverctl_trust_main },
+  { "verify", droverctl_verify_main },
 };
 
 static gboolean show_version;
@@ -58,6 +62,11 @@ main (int   argc,
                                       "  audit verify        check the ledger's hash chain; name the first\n"
                                       "                      broken row\n"
                                       "  audit export        write the ledger as CSV or JSON Lines\n"
+                                      "  keygen              make a minisign key pair for signing jobs\n"
+                                      "  sign FILE           sign a print job: its manifest (job id, printers,\n"
+                                      "                      validity, limits) in minisign's trusted comment\n"
+                                      "  verify FILE         check a job's signature and manifest\n"
+                                      "  trust               list, add and revoke the keys whose jobs are trusted\n"
                                       "\n"
                                       "  Run “droverctl COMMAND --help” for a command's options.\n"
                                       "\n"

@@ -1,0 +1,8 @@
+/* drover-minisign.c: placeholder, being written
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "drover-minisign.h"

@@ -1,0 +1,8 @@
+/* drover-trust-store.c: placeholder, being written
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include "drover-trust-store.h"
