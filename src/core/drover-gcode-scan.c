@@ -151,7 +151,7 @@ struct _DroverGcodeScan
   DroverGcodeLimits  limits;
 
   /* Reading lines */
-  guint8            *carry;         /* a line that spans chunks; MAX_LINE + 1 for the terminator */
+  guint8            *carry;         /* a line that spans chunks, CARRY_SIZE bytes */
   gsize              carry_len;
   gboolean           skipping;      /* past the first 64 KiB of a long line */
   gboolean           pending_cr;    /* the last chunk ended with "\r": a "\n" next is its pair */
@@ -304,7 +304,10 @@ make_display_text (const guint8 *text,
 
   if (length > max_bytes)
     {
+      /* Not in the middle of a character. */
       length = max_bytes;
+      while (length > 0 && (text[length] & 0xc0) == 0x80)
+        length--;
       cut = TRUE;
     }
 
@@ -367,19 +370,22 @@ format_number (double value)
 /* Numbers */
 
 /* Past 18 digits a number cannot be read exactly by hand; it cannot be a
- * sensible value either. */
+ * sensible value either, but it must end where parse_number() says. */
 static const guint8 *
 parse_long_number (const guint8 *start,
                    double       *value)
 {
   const guint8 *p = start;
+  const guint8 *end;
   gboolean negative = FALSE;
+  gboolean point = FALSE;
   guint integer_digits = 0;
-  char copy[64];
-  gsize n = 0;
 
   if (*p == '-' || *p == '+')
     negative = *p++ == '-';
+  for (end = p; g_ascii_isdigit (*end) || (*end == '.' && !point); end++)
+    point |= *end == '.';
+
   while (*p == '0')
     p++;
   for (const guint8 *q = p; g_ascii_isdigit (*q); q++)
@@ -391,16 +397,18 @@ parse_long_number (const guint8 *start,
     }
   else
     {
-      for (p = start; (g_ascii_isdigit (*p) || *p == '.' || *p == '-' || *p == '+') && n < sizeof copy - 1; p++)
+      /* Digits past the 60th change nothing a printer could tell. */
+      char copy[64];
+      gsize n = 0;
+
+      copy[n++] = negative ? '-' : '+';
+      for (; p < end && n < sizeof copy - 1; p++)
         copy[n++] = *p;
       copy[n] = '\0';
       *value = g_ascii_strtod (copy, NULL);
     }
 
-  while (g_ascii_isdigit (*p) || *p == '.')
-    p++;
-
-  return p;
+  return end;
 }
 
 /*
@@ -723,9 +731,9 @@ is_name_byte (guint8 c)
 }
 
 /*
- * A Klipper command, as "SET_HEATER_TEMPERATURE HEATER=extruder TARGET=200"
- * or "PRINT_START": a name in capitals or with an underscore, then only
- * KEY=VALUE parameters. "Hello, your printer has been hacked" is not.
+ * A Klipper command, as "SET_HEATER_TEMPERATURE HEATER=extruder TARGET=200",
+ * "PRINT_START" or "_PURGE": a name in capitals or with an underscore, then
+ * only KEY=VALUE parameters. "Hello, your printer has been hacked" is not.
  */
 static gboolean
 parse_extended (const guint8 *p,
@@ -767,7 +775,10 @@ parse_extended (const guint8 *p,
               if (p[1] == '"')
                 {
                   for (p += 2; *p != '"' && !(byte_class[*p] & CLASS_EOL); p++)
-                    ;
+                    {
+                      if (byte_class[*p] & CLASS_ODD)
+                        line->odd = TRUE;
+                    }
                   if (*p != '"')
                     return FALSE;
                 }
@@ -861,7 +872,8 @@ read_short_number (guint64  word,
  * bytes. Where each word starts and ends is known from bit masks before
  * any number is read, so the processor reads the numbers side by side
  * instead of one after the other, and no branch depends on how many digits
- * a number has. Twice as fast as byte by byte.
+ * a number has: the whole scan takes a fifth less time than byte by byte
+ * (bench/scan).
  *
  * Returns: %FALSE for any other line, which parse_line() then reads byte
  *   by byte, with the same results
@@ -901,10 +913,19 @@ parse_simple_line (const guint8 *p,
   points &= inside;
   bounds = spaces | (G_GUINT64_CONSTANT (1) << length);
 
-  code_digits = read_digits (load_word (p + 1), &code);
-  if (code_digits == 0 || code_digits > 5 || code_digits + 1 != count_trailing_zeros (bounds) ||
-      takes_text (letter, code))
-    return FALSE;
+  /* G0, G1: most lines. No command of one digit takes text. */
+  if (byte_class[p[1]] == CLASS_DIGIT && (bounds & 4) != 0)
+    {
+      code_digits = 1;
+      code = p[1] - '0';
+    }
+  else
+    {
+      code_digits = read_digits (load_word (p + 1), &code);
+      if (code_digits == 0 || code_digits > 5 || code_digits + 1 != count_trailing_zeros (bounds) ||
+          takes_text (letter, code))
+        return FALSE;
+    }
 
   /* Each word after the command: a letter, a sign perhaps, a number. */
   starts = ~spaces & (spaces << 1) & inside;
@@ -960,24 +981,17 @@ parse_simple_line (const guint8 *p,
 #endif
 
 /*
- * Parses the line at @p, which a terminator ends somewhere after it, and
- * changes nothing but @line. Bytes up to @limit can be read, even past
- * the terminator.
+ * Parses the line at @p byte by byte, whatever it holds; a terminator ends
+ * it somewhere after, and it changes nothing but @line.
  *
  * Returns: the terminator
  */
-static const guint8 *
-parse_line (const guint8 *p,
-            const guint8 *limit,
-            Line         *line)
+G_NO_INLINE static const guint8 *
+parse_any_line (const guint8 *p,
+                Line         *line)
 {
   const guint8 *start;
   guint8 c;
-
-#ifdef HAVE_SIMPLE_LINES
-  if (G_LIKELY (p + SIMPLE_READ_AHEAD <= limit) && parse_simple_line (p, line))
-    return line->end;
-#endif
 
   line->kind = LINE_BLANK;
   line->odd = FALSE;
@@ -1062,11 +1076,13 @@ parse_line (const guint8 *p,
           return line->end;
         }
 
-      if (parse_extended (p, line))
-        {
-          line->end = skip_to_end (line->text_end, line);
-          return line->end;
-        }
+    }
+
+  /* Klipper's own commands; those of macros can start with "_". */
+  if ((byte_class[c] == CLASS_LETTER || c == '_') && parse_extended (p, line))
+    {
+      line->end = skip_to_end (line->text_end, line);
+      return line->end;
     }
 
   line->kind = LINE_PROSE;
@@ -1075,6 +1091,26 @@ parse_line (const guint8 *p,
   line->text_end = line->end;
 
   return line->end;
+}
+
+/*
+ * Parses the line at @p, which a terminator ends somewhere after it, and
+ * changes nothing but @line. Bytes up to @limit can be read, even past
+ * the terminator.
+ *
+ * Returns: the terminator
+ */
+G_ALWAYS_INLINE static inline const guint8 *
+parse_line (const guint8 *p,
+            const guint8 *limit,
+            Line         *line)
+{
+#ifdef HAVE_SIMPLE_LINES
+  if (G_LIKELY (p + SIMPLE_READ_AHEAD <= limit) && parse_simple_line (p, line))
+    return line->end;
+#endif
+
+  return parse_any_line (p, line);
 }
 
 /* Findings */
@@ -1412,27 +1448,39 @@ note_out_of_volume (DroverGcodeScan *self,
     }
 }
 
+/* Whether a move leaves the volume, @low to @high being where it goes
+ * after its start, on the @axes it moves (bits 0 to 2 for X, Y, Z): the
+ * start was checked as the end of the move before, and a move back into
+ * the volume, or along an axis already outside, is not a new problem. One
+ * finding per move at most. */
 static void
 check_volume (DroverGcodeScan *self,
               const Line      *line,
               const double     low[3],
-              const double     high[3])
+              const double     high[3],
+              guint            axes)
 {
   const double volume[3] = { self->limits.volume_x, self->limits.volume_y, self->limits.volume_z };
 
   for (guint i = 0; i < 3; i++)
     {
-      if (volume[i] > 0)
+      if (volume[i] > 0 && (axes & (1u << i)))
         {
           if (low[i] < -VOLUME_TOLERANCE)
-            note_out_of_volume (self, line, i, low[i], volume[i]);
-          else if (high[i] > volume[i] + VOLUME_TOLERANCE)
-            note_out_of_volume (self, line, i, high[i], volume[i]);
+            {
+              note_out_of_volume (self, line, i, low[i], volume[i]);
+              return;
+            }
+          if (high[i] > volume[i] + VOLUME_TOLERANCE)
+            {
+              note_out_of_volume (self, line, i, high[i], volume[i]);
+              return;
+            }
         }
     }
 }
 
-/* What a move reaches, @low to @high, and whether it extruded. */
+/* What a move reaches, from @low to @high, and whether it extruded. */
 G_ALWAYS_INLINE static inline void
 note_move (DroverGcodeScan *self,
            const Line      *line,
@@ -1440,9 +1488,6 @@ note_move (DroverGcodeScan *self,
            const double     high[3],
            gboolean         extruding)
 {
-  if (G_UNLIKELY (self->volume_checked))
-    check_volume (self, line, low, high);
-
   if (extruding)
     {
       for (guint i = 0; i < 3; i++)
@@ -1495,9 +1540,21 @@ scan_arc (DroverGcodeScan *self,
     {
       arc = arc_center_from_radius (start, end, line_value (line, 'R'), clockwise, center);
     }
+  if (G_UNLIKELY (self->volume_checked))
+    {
+      guint axes = (start[0] != end[0] || arc) | (start[1] != end[1] || arc) << 1 | (start[2] != end[2]) << 2;
+      double reach_low[3];
+      double reach_high[3];
+
+      memcpy (reach_low, end, sizeof reach_low);
+      memcpy (reach_high, end, sizeof reach_high);
+      if (arc)
+        arc_extent (start, end, center, clockwise, reach_low, reach_high);
+      check_volume (self, line, reach_low, reach_high, axes);
+    }
+
   if (arc)
     arc_extent (start, end, center, clockwise, low, high);
-
   note_move (self, line, low, high, extruding && moved);
 }
 
@@ -1535,11 +1592,19 @@ scan_move (DroverGcodeScan *self,
   else
     {
       const double *end = self->position;
-      double low[3] = { MIN (start[0], end[0]), MIN (start[1], end[1]), MIN (start[2], end[2]) };
-      double high[3] = { MAX (start[0], end[0]), MAX (start[1], end[1]), MAX (start[2], end[2]) };
-      gboolean moved = start[0] != end[0] || start[1] != end[1] || start[2] != end[2];
 
-      note_move (self, line, low, high, extruded > 0 && moved);
+      if (G_UNLIKELY (self->volume_checked))
+        check_volume (self, line, end, end,
+                      (start[0] != end[0]) | (start[1] != end[1]) << 1 | (start[2] != end[2]) << 2);
+
+      /* Travels and retractions change no bounds. */
+      if (extruded > 0 && (start[0] != end[0] || start[1] != end[1] || start[2] != end[2]))
+        {
+          double low[3] = { MIN (start[0], end[0]), MIN (start[1], end[1]), MIN (start[2], end[2]) };
+          double high[3] = { MAX (start[0], end[0]), MAX (start[1], end[1]), MAX (start[2], end[2]) };
+
+          note_move (self, line, low, high, TRUE);
+        }
     }
 }
 
@@ -1979,7 +2044,8 @@ scan_lines (DroverGcodeScan *self,
       if (G_LIKELY (terminator - p <= MAX_LINE))
         {
           /* Most lines are plain moves: straight to scan_move(). */
-          if (line.kind == LINE_COMMAND && line.letter == 'G' && line.code <= 1 && !line.odd && line.comment == NULL)
+          if (line.kind == LINE_COMMAND && line.letter == 'G' && line.code <= 1 &&
+              !line.odd && line.comment == NULL)
             {
               self->commands++;
               self->text_lines++;
@@ -2060,7 +2126,6 @@ skip_huge_line (DroverGcodeScan *self,
   self->skipping = FALSE;
   return end_line (self, terminator, end);
 }
-
 
 /**
  * drover_gcode_scan_new:
@@ -2686,8 +2751,12 @@ drover_gcode_scan_stream (GInputStream             *stream,
 
   for (;;)
     {
-      gssize n = g_input_stream_read (stream, buffer, READ_SIZE, cancellable, error);
+      gssize n;
 
+      /* Not every stream checks @cancellable itself (memory streams do not). */
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return NULL;
+      n = g_input_stream_read (stream, buffer, READ_SIZE, cancellable, error);
       if (n < 0)
         return NULL;
       if (n == 0)

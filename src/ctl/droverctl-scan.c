@@ -46,41 +46,49 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
 
 /* "220x220x250", with "x", "X" or "×" between the sizes. */
 static gboolean
-parse_volume (const char         *text,
-              DroverGcodeLimits  *limits,
-              GError            **error)
+read_sizes (const char *text,
+            double      sizes[3])
 {
-  g_autofree char *normal = NULL;
-  g_auto(GStrv) sizes = NULL;
-  double values[3];
-  g_autoptr(GString) copy = g_string_new (text);
+  g_autoptr(GString) normal = g_string_new (text);
+  g_auto(GStrv) parts = NULL;
 
-  g_string_replace (copy, "×", "x", 0);
-  normal = g_ascii_strdown (copy->str, -1);
-  sizes = g_strsplit (normal, "x", -1);
-
-  if (g_strv_length (sizes) != 3)
-    goto invalid;
+  g_string_replace (normal, "×", "x", 0);
+  g_string_ascii_down (normal);
+  parts = g_strsplit (normal->str, "x", -1);
+  if (g_strv_length (parts) != 3)
+    return FALSE;
 
   for (guint i = 0; i < 3; i++)
     {
       char *end = NULL;
 
-      g_strstrip (sizes[i]);
-      values[i] = g_ascii_strtod (sizes[i], &end);
-      if (sizes[i][0] == '\0' || end == NULL || *end != '\0' || !isfinite (values[i]) || values[i] <= 0)
-        goto invalid;
+      g_strstrip (parts[i]);
+      sizes[i] = g_ascii_strtod (parts[i], &end);
+      if (parts[i][0] == '\0' || *end != '\0' || !isfinite (sizes[i]) || sizes[i] <= 0)
+        return FALSE;
     }
 
-  limits->volume_x = values[0];
-  limits->volume_y = values[1];
-  limits->volume_z = values[2];
   return TRUE;
+}
 
-invalid:
-  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-               _("--volume needs three sizes in mm, as 220x220x250, not “%s”"), text);
-  return FALSE;
+static gboolean
+parse_volume (const char         *text,
+              DroverGcodeLimits  *limits,
+              GError            **error)
+{
+  double sizes[3];
+
+  if (!read_sizes (text, sizes))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--volume needs three sizes in mm, as 220x220x250, not “%s”"), text);
+      return FALSE;
+    }
+
+  limits->volume_x = sizes[0];
+  limits->volume_y = sizes[1];
+  limits->volume_z = sizes[2];
+  return TRUE;
 }
 
 static gboolean
@@ -252,7 +260,7 @@ droverctl_scan_main (int    argc,
     { "max-bed", 0, 0, G_OPTION_ARG_DOUBLE, &options.max_bed,
       N_("The hottest the bed may be set (default 120; 0 does not check)"), N_("°C") },
     { "volume", 0, 0, G_OPTION_ARG_STRING, &options.volume,
-      N_("The build volume from 0 on each axis; moves outside it are unsafe (default: not checked)"),
+      N_("The build volume in mm, from 0 on each axis (default: moves not checked)"),
       N_("XxYxZ") },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
       N_("Print one JSON object per file, on one line each"), NULL },
