@@ -1,8 +1,9 @@
 /* drover-window.c: the main window
  *
- * Two pages: a welcome page while no farm is configured, and the fleet.
- * The window only binds to the model; everything it shows comes from the
- * DroverFleet it was given.
+ * A welcome page while no farm is configured, the fleet, one printer up
+ * close, and the farm's alerts. The window only binds to the model:
+ * everything it shows comes from the DroverFleet it was given and from the
+ * running farm's DroverAudit.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -14,6 +15,7 @@
 #include <glib/gi18n.h>
 #include <string.h>
 
+#include "drover-alerts-page.h"
 #include "drover-diagnostics-window.h"
 #include "drover-printer-card.h"
 #include "drover-printer-page.h"
@@ -24,6 +26,7 @@ struct _DroverWindow
   AdwApplicationWindow  parent_instance;
 
   DroverFleet          *fleet;
+  DroverAudit          *audit;             /* the running farm's, or NULL */
   GSettings            *settings;
   GtkNoSelection       *selection;
 
@@ -43,6 +46,9 @@ struct _DroverWindow
   GtkStack             *fleet_stack;
   GtkWidget            *back_button;
   DroverPrinterPage    *printer_page;
+  GtkWidget            *alerts_button;
+  GtkLabel             *alerts_count;
+  DroverAlertsPage     *alerts_page;
 
   GtkCustomFilter      *filter;
   GtkCustomSorter      *sorter;
@@ -52,6 +58,7 @@ struct _DroverWindow
 
   GCancellable         *starting;
   gboolean              showing_demo;
+  char                 *page_before_alerts;
 };
 
 G_DEFINE_FINAL_TYPE (DroverWindow, drover_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -75,6 +82,12 @@ update_title (DroverWindow *self)
       DroverPrinter *printer = drover_printer_page_get_printer (self->printer_page);
 
       adw_window_title_set_subtitle (self->window_title, printer != NULL ? drover_printer_get_display_name (printer) : NULL);
+      return;
+    }
+
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "alerts") == 0)
+    {
+      adw_window_title_set_subtitle (self->window_title, _("Alerts"));
       return;
     }
 
@@ -272,28 +285,124 @@ sort_changed_cb (DroverWindow *self)
   gtk_sorter_changed (GTK_SORTER (self->sorter), GTK_SORTER_CHANGE_DIFFERENT);
 }
 
+/* The count of open alerts that need attention, and red while a critical
+ * one is open. Notices (a print started at the printer, say) stay in the
+ * list: counted, they would keep the number up all day, as they raise no
+ * desktop notification either. */
 static void
-show_page (DroverWindow *self,
-           const char   *name)
+update_alerts_button (DroverWindow *self)
 {
-  gboolean fleet = g_str_equal (name, "fleet");
-  gboolean starting = g_str_equal (name, "starting");
+  gboolean critical = FALSE;
+  guint n_open = 0;
 
-  gtk_stack_set_visible_child_name (self->main_stack, name);
-  gtk_spinner_set_spinning (self->starting_spinner, starting);
-  gtk_widget_set_visible (self->demo_bar, self->showing_demo);
-  gtk_widget_set_visible (self->back_button, g_str_equal (name, "printer"));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.back", g_str_equal (name, "printer"));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo",
-                                 self->showing_demo && (fleet || starting || g_str_equal (name, "failed")));
-  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !fleet && !starting);
-  update_title (self);
+  gtk_widget_set_visible (self->alerts_button, self->audit != NULL);
+  if (self->audit != NULL)
+    {
+      GListModel *alerts = drover_audit_get_alerts (self->audit);
+
+      for (guint i = 0; i < g_list_model_get_n_items (alerts); i++)
+        {
+          g_autoptr(DroverAlert) alert = g_list_model_get_item (alerts, i);
+          DroverAlertSeverity severity = drover_alert_get_severity (alert);
+
+          if (drover_alert_get_acknowledged (alert) || severity < DROVER_ALERT_WARNING)
+            continue;
+          n_open++;
+          critical |= severity == DROVER_ALERT_CRITICAL;
+        }
+    }
+
+  if (n_open > 0)
+    {
+      g_autofree char *count = g_strdup_printf ("%u", n_open);
+      /* Translators: read out for the header bar's Alerts button */
+      g_autofree char *description = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u open alert needs attention",
+                                                                   "%u open alerts need attention", n_open),
+                                                      n_open);
+
+      gtk_label_set_label (self->alerts_count, count);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->alerts_button),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, description, -1);
+    }
+  else
+    {
+      gtk_label_set_label (self->alerts_count, "");
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->alerts_button),
+                                      GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, _("No open alert needs attention"), -1);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->alerts_count), n_open > 0);
+
+  /* Raised and red while something critical waits: it has to stand out
+   * from the header bar's other buttons. */
+  if (critical)
+    {
+      gtk_widget_add_css_class (self->alerts_button, "error");
+      gtk_widget_remove_css_class (self->alerts_button, "flat");
+    }
+  else
+    {
+      gtk_widget_remove_css_class (self->alerts_button, "error");
+      gtk_widget_add_css_class (self->alerts_button, "flat");
+    }
 }
 
 static DroverApplication *
 get_application (DroverWindow *self)
 {
   return DROVER_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
+}
+
+/* The application makes an audit when a farm starts and drops it when the
+ * farm stops; every change of page follows it. */
+static void
+follow_audit (DroverWindow *self)
+{
+  DroverApplication *app = get_application (self);
+  DroverAudit *audit = app != NULL ? drover_application_get_audit (app) : NULL;
+  DroverFarm *farm = app != NULL ? drover_application_get_farm (app) : NULL;
+
+  if (audit != self->audit)
+    {
+      if (self->audit != NULL)
+        {
+          g_signal_handlers_disconnect_by_data (self->audit, self);
+          g_signal_handlers_disconnect_by_data (drover_audit_get_alerts (self->audit), self);
+        }
+      g_set_object (&self->audit, audit);
+      if (audit != NULL)
+        {
+          g_signal_connect_object (audit, "alert-raised", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (audit, "alert-changed", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (audit, "ready", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (drover_audit_get_alerts (audit), "items-changed",
+                                   G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
+        }
+      g_object_set (self->printer_page, "audit", audit, NULL);
+    }
+
+  drover_alerts_page_set_audit (self->alerts_page, audit, audit != NULL ? farm : NULL);
+  update_alerts_button (self);
+}
+
+static void
+show_page (DroverWindow *self,
+           const char   *name)
+{
+  gboolean fleet = g_str_equal (name, "fleet");
+  gboolean starting = g_str_equal (name, "starting");
+  gboolean alerts = g_str_equal (name, "alerts");
+  gboolean can_go_back = g_str_equal (name, "printer") || alerts;
+
+  follow_audit (self);
+  gtk_stack_set_visible_child_name (self->main_stack, name);
+  gtk_spinner_set_spinning (self->starting_spinner, starting);
+  gtk_widget_set_visible (self->demo_bar, self->showing_demo);
+  gtk_widget_set_visible (self->back_button, can_go_back);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.back", can_go_back);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.close-demo",
+                                 self->showing_demo && (fleet || starting || g_str_equal (name, "failed")));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.open-demo", !fleet && !starting);
+  update_title (self);
 }
 
 static void
@@ -423,10 +532,39 @@ back_action (GtkWidget  *widget,
              GVariant   *parameter)
 {
   DroverWindow *self = DROVER_WINDOW (widget);
+  g_autofree char *previous = g_steal_pointer (&self->page_before_alerts);
 
   drover_printer_page_set_printer (self->printer_page, NULL, NULL);
+
+  /* From the alerts to the fleet; with no farm running there is none,
+   * and the operator goes back to the welcome, or to the demo starting. */
+  if (g_strcmp0 (gtk_stack_get_visible_child_name (self->main_stack), "alerts") == 0 && self->audit == NULL)
+    {
+      show_page (self, previous != NULL && !g_str_equal (previous, "fleet") && !g_str_equal (previous, "printer")
+                       ? previous : "welcome");
+      return;
+    }
+
   show_page (self, "fleet");
   gtk_widget_grab_focus (GTK_WIDGET (self->fleet_grid));
+}
+
+static void
+show_alerts_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+  const char *current = gtk_stack_get_visible_child_name (self->main_stack);
+
+  if (g_strcmp0 (current, "alerts") != 0)
+    {
+      g_free (self->page_before_alerts);
+      self->page_before_alerts = g_strdup (current);
+    }
+
+  show_page (self, "alerts");
+  gtk_widget_grab_focus (GTK_WIDGET (self->alerts_page));
 }
 
 static void
@@ -511,6 +649,7 @@ drover_window_constructed (GObject *object)
   g_signal_connect_object (self->fleet, "state-counts-changed",
                            G_CALLBACK (state_counts_changed_cb), self, G_CONNECT_SWAPPED);
   update_counts (self);
+  drover_alerts_page_set_fleet (self->alerts_page, self->fleet);
 
   show_page (self, "welcome");
 }
@@ -525,6 +664,13 @@ drover_window_dispose (GObject *object)
   g_cancellable_cancel (self->starting);
   g_clear_object (&self->starting);
   g_clear_handle_id (&self->refresh_source, g_source_remove);
+  if (self->audit != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->audit, self);
+      g_signal_handlers_disconnect_by_data (drover_audit_get_alerts (self->audit), self);
+    }
+  g_clear_object (&self->audit);
+  g_clear_pointer (&self->page_before_alerts, g_free);
   g_clear_object (&self->selection);
   g_clear_object (&self->filtered);
   g_clear_object (&self->filter);
@@ -603,6 +749,7 @@ drover_window_class_init (DroverWindowClass *klass)
   /* The list item factory and the template build these by type name. */
   g_type_ensure (DROVER_TYPE_PRINTER_CARD);
   g_type_ensure (DROVER_TYPE_PRINTER_PAGE);
+  g_type_ensure (DROVER_TYPE_ALERTS_PAGE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/drover/Drover/drover-window.ui");
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, window_title);
@@ -623,6 +770,9 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, sort_changed_cb);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, back_button);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, printer_page);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, alerts_button);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, alerts_count);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, alerts_page);
   gtk_widget_class_bind_template_callback (widget_class, printer_activated_cb);
   gtk_widget_class_install_action (widget_class, "win.back", NULL, back_action);
   gtk_widget_class_install_action (widget_class, "win.diagnostics", NULL, diagnostics_action);
@@ -635,6 +785,9 @@ drover_window_class_init (DroverWindowClass *klass)
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_d, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.open-demo", NULL);
+  gtk_widget_class_install_action (widget_class, "win.show-alerts", NULL, show_alerts_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
+                                       "win.show-alerts", NULL);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
 }
@@ -695,7 +848,8 @@ drover_window_get_fleet (DroverWindow *self)
  * drover_window_get_visible_page_name:
  * @self: a #DroverWindow
  *
- * Returns: (transfer none): "welcome" or "fleet"
+ * Returns: (transfer none): "welcome", "starting", "failed", "fleet",
+ *   "printer" or "alerts"
  */
 const char *
 drover_window_get_visible_page_name (DroverWindow *self)

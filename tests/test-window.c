@@ -9,11 +9,13 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "drover-alerts-page.h"
 #include "drover-application.h"
 #include "drover-diagnostics-window.h"
 #include "drover-test-broker.h"
 #include "drover-test-ui.h"
 #include "drover-printer-card.h"
+#include "drover-printer-page.h"
 #include "drover-test-display.h"
 #include "drover-window.h"
 
@@ -388,6 +390,480 @@ test_window_card_follows_printer (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* Alerts */
+
+#define PLANTED_FILE "hacked_machine_readme.gcode"
+
+typedef gboolean (*WidgetMatch) (GtkWidget     *widget,
+                                 gconstpointer  data);
+
+static GtkWidget *
+find_descendant (GtkWidget     *widget,
+                 WidgetMatch    match,
+                 gconstpointer  data)
+{
+  if (match (widget, data))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, match, data);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static gboolean
+widget_has_size (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0 && gtk_widget_get_height (widget) > 0;
+}
+
+/* The window's pages cross-fade: a screenshot waits for the fade to end. */
+static gboolean
+page_settled (gpointer page)
+{
+  GtkWidget *stack = gtk_widget_get_parent (page);
+
+  return gtk_widget_get_mapped (page) && !gtk_stack_get_transition_running (GTK_STACK (stack));
+}
+
+static gboolean
+is_of_type (GtkWidget     *widget,
+            gconstpointer  type)
+{
+  return G_TYPE_CHECK_INSTANCE_TYPE (widget, GPOINTER_TO_SIZE (type));
+}
+
+static gboolean
+is_alerts_button (GtkWidget     *widget,
+                  gconstpointer  data)
+{
+  return GTK_IS_BUTTON (widget) &&
+         g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), "win.show-alerts") == 0;
+}
+
+static gboolean
+is_visible_button_labelled (GtkWidget     *widget,
+                            gconstpointer  label)
+{
+  return GTK_IS_BUTTON (widget) && gtk_widget_get_visible (widget) &&
+         g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0;
+}
+
+static gboolean
+is_row_titled (GtkWidget     *widget,
+               gconstpointer  title)
+{
+  return ADW_IS_ACTION_ROW (widget) && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), title) == 0;
+}
+
+typedef struct
+{
+  DroverWindow *window;
+  GtkWidget    *alerts_button;
+  GtkWidget    *alerts_page;
+  GtkWidget    *printer_page;
+  GtkWidget    *row;            /* the planted file's alert, once shown */
+  DroverAlert  *alert;          /* and the alert itself */
+} AlertsFixture;
+
+/* The rows of the alerts list about the planted file turning up. A victim
+ * that then prints it raises an alert of its own, about the print. */
+static guint
+count_planted_rows (AlertsFixture *fixture,
+                    GtkWidget    **last)
+{
+  GtkWidget *list = find_descendant (fixture->alerts_page, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_LIST_BOX));
+  guint count = 0;
+
+  for (GtkWidget *row = gtk_widget_get_first_child (list); row != NULL; row = gtk_widget_get_next_sibling (row))
+    {
+      g_autofree char *text = GTK_IS_LIST_BOX_ROW (row) ? drover_test_visible_text (row) : NULL;
+
+      if (text != NULL && strstr (text, "Unexpected file “" PLANTED_FILE "”") != NULL)
+        {
+          count++;
+          *last = row;
+        }
+    }
+
+  return count;
+}
+
+/* The button counts one open alert that needs attention (the demo's
+ * printers also start jobs on their own: notices, not counted), and one
+ * row shows the planted file on five printers: one incident, not five
+ * alerts. */
+static gboolean
+incident_shown (gpointer data)
+{
+  AlertsFixture *fixture = data;
+  g_autofree char *count = drover_test_visible_text (fixture->alerts_button);
+  g_autofree char *text = NULL;
+  GtkWidget *row = NULL;
+
+  if (g_strcmp0 (count, "1\n") != 0 || count_planted_rows (fixture, &row) != 1)
+    return FALSE;
+
+  text = drover_test_visible_text (row);
+  if (strstr (text, "Unexpected file “" PLANTED_FILE "” on 5 printers") == NULL)
+    return FALSE;
+
+  fixture->row = row;
+  for (guint i = 0; i < g_list_model_get_n_items (drover_audit_get_alerts (drover_application_get_audit (app))); i++)
+    {
+      g_autoptr(DroverAlert) alert = g_list_model_get_item (drover_audit_get_alerts (drover_application_get_audit (app)), i);
+
+      if (strstr (drover_alert_get_title (alert), "Unexpected file") != NULL)
+        g_set_object (&fixture->alert, alert);
+    }
+
+  return fixture->alert != NULL;
+}
+
+static gboolean
+incident_acknowledged (gpointer data)
+{
+  AlertsFixture *fixture = data;
+  g_autofree char *count = drover_test_visible_text (fixture->alerts_button);
+  g_autofree char *text = drover_test_visible_text (fixture->row);
+
+  return g_strcmp0 (count, "") == 0 && strstr (text, "Acknowledged by ") != NULL;
+}
+
+static gboolean
+audit_ready (gpointer data)
+{
+  DroverAudit *audit = drover_application_get_audit (app);
+
+  return audit != NULL && drover_audit_get_ready (audit);
+}
+
+/* Drover has listed the files of every printer whose files it can list
+ * (not Bambu Lab's, which keep them behind FTPS): what turns up next is
+ * news, not the baseline. */
+static gboolean
+files_baselined (gpointer data)
+{
+  DroverFleet *fleet = drover_application_get_fleet (app);
+  DroverAudit *audit = drover_application_get_audit (app);
+
+  for (guint i = 0; i < drover_fleet_get_n_printers (fleet); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (fleet), i);
+
+      if (drover_printer_get_connector (printer) != DROVER_CONNECTOR_BAMBU &&
+          g_list_model_get_n_items (drover_audit_get_files (audit, drover_printer_get_id (printer))) == 0)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+planted_file_listed (gpointer data)
+{
+  AlertsFixture *fixture = data;
+  GtkWidget *row = find_descendant (fixture->printer_page, is_row_titled, PLANTED_FILE);
+  g_autofree char *text = row != NULL ? drover_test_visible_text (row) : NULL;
+
+  return text != NULL && strstr (text, "Unexpected") != NULL &&
+         strstr (text, "Drover did not send it and no operator approved it") != NULL;
+}
+
+/* Looks the planted file up on each of the alert's printers. */
+static gboolean
+planted_file_is (AlertsFixture        *fixture,
+                 gboolean              present,
+                 DroverFileProvenance  provenance)
+{
+  const char * const *printers = drover_alert_get_printers (fixture->alert);
+
+  for (guint i = 0; printers[i] != NULL; i++)
+    {
+      GListModel *files = drover_audit_get_files (drover_application_get_audit (app), printers[i]);
+      gboolean found = FALSE;
+
+      for (guint j = 0; j < g_list_model_get_n_items (files); j++)
+        {
+          g_autoptr(DroverFileItem) item = g_list_model_get_item (files, j);
+
+          if (g_str_equal (drover_file_item_get_name (item), PLANTED_FILE))
+            {
+              if (present && drover_file_item_get_provenance (item) != provenance)
+                return FALSE;
+              found = TRUE;
+            }
+        }
+
+      if (found != present)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+planted_file_approved (gpointer data)
+{
+  return planted_file_is (data, TRUE, DROVER_FILE_APPROVED);
+}
+
+static gboolean
+planted_file_gone (gpointer data)
+{
+  AlertsFixture *fixture = data;
+
+  /* And the alert offers no delete for a file that is not there. */
+  return planted_file_is (fixture, FALSE, 0) &&
+         find_descendant (fixture->row, is_visible_button_labelled, "_Delete from Printers…") == NULL;
+}
+
+static gboolean
+deletion_reported (gpointer data)
+{
+  AlertsFixture *fixture = data;
+  g_autofree char *text = drover_test_visible_text (fixture->alerts_page);
+
+  return strstr (text, "Told 5 printers to delete “" PLANTED_FILE "”") != NULL;
+}
+
+static gboolean
+history_shows_planted_file (gpointer data)
+{
+  AlertsFixture *fixture = data;
+  GtkWidget *stack = find_descendant (fixture->printer_page, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK));
+  GtkWidget *history = adw_view_stack_get_visible_child (ADW_VIEW_STACK (stack));
+  g_autofree char *text = drover_test_visible_text (history);
+
+  return strstr (text, PLANTED_FILE) != NULL && strstr (text, "File appeared") != NULL &&
+         strstr (text, "newest first") != NULL;
+}
+
+static char *
+history_text (AlertsFixture *fixture)
+{
+  GtkWidget *stack = find_descendant (fixture->printer_page, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK));
+
+  return drover_test_visible_text (adw_view_stack_get_visible_child (ADW_VIEW_STACK (stack)));
+}
+
+static gboolean
+history_shows_live_row (gpointer data)
+{
+  g_autofree char *text = history_text (data);
+
+  return strstr (text, "live.gcode\nFile approved · by ") != NULL;
+}
+
+/* Only the broker's order holds "download": the files' rows are gone. */
+static gboolean
+history_shows_search (gpointer data)
+{
+  g_autofree char *text = history_text (data);
+
+  return strstr (text, "1 row holds “DOWNLOAD”") != NULL && strstr (text, "File appeared") == NULL &&
+         strstr (text, "Command that Drover did not send") != NULL;
+}
+
+static void
+test_window_alerts (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GError) error = NULL;
+  DroverFleet *fleet = drover_application_get_fleet (app);
+  AlertsFixture fixture = { 0 };
+  g_autofree char *text = NULL;
+  const char *victim;
+
+  g_settings_reset (settings, "demo-farm");
+  fixture.window = open_window ();
+  fixture.alerts_button = find_descendant (GTK_WIDGET (fixture.window), is_alerts_button, NULL);
+  fixture.alerts_page = find_descendant (GTK_WIDGET (fixture.window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_ALERTS_PAGE));
+  fixture.printer_page = find_descendant (GTK_WIDGET (fixture.window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PRINTER_PAGE));
+  g_assert_nonnull (fixture.alerts_button);
+  g_assert_nonnull (fixture.alerts_page);
+  g_assert_nonnull (fixture.printer_page);
+
+  /* No farm: nothing to count, and the page says Drover is not watching. */
+  g_assert_false (gtk_widget_get_visible (fixture.alerts_button));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.show-alerts", NULL));
+  g_assert_cmpstr (drover_window_get_visible_page_name (fixture.window), ==, "alerts");
+  text = drover_test_visible_text (fixture.alerts_page);
+  g_assert_nonnull (strstr (text, "Not Watching Yet"));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.back", NULL));
+  g_assert_cmpstr (drover_window_get_visible_page_name (fixture.window), ==, "welcome");
+
+  /* The demo farm runs; the window follows its audit. Drover must have
+   * seen every printer's files before the attack, or they would be the
+   * baseline. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.open-demo", NULL));
+  g_assert_true (drover_test_iterate_until (page_is_fleet, fixture.window, 40000));
+  g_assert_true (drover_test_iterate_until (audit_ready, NULL, 20000));
+  g_assert_true (drover_test_iterate_until (every_connector_heard, fleet, 40000));
+  g_assert_true (drover_test_iterate_until (files_baselined, NULL, 20000));
+  g_assert_true (gtk_widget_get_visible (fixture.alerts_button));
+  g_assert_true (drover_alerts_page_get_audit (DROVER_ALERTS_PAGE (fixture.alerts_page)) == drover_application_get_audit (app));
+
+  /* The 2024 attack: a stranger's client plants the readme on five printers. */
+  g_assert_true (drover_demo_farm_send_control (drover_application_get_demo (app), "incident readme 5", &error));
+  g_assert_no_error (error);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.show-alerts", NULL));
+  if (!drover_test_iterate_until (incident_shown, &fixture, 20000))
+    {
+      g_autofree char *button = drover_test_visible_text (fixture.alerts_button);
+      g_autofree char *page = drover_test_visible_text (fixture.alerts_page);
+
+      g_error ("The incident did not show as one alert. The button says “%s”; the page:\n%s", button, page);
+    }
+  g_assert_true (gtk_widget_has_css_class (fixture.alerts_button, "error"));
+  g_free (text);
+  text = drover_test_visible_text (fixture.row);
+  g_assert_nonnull (strstr (text, "Critical"));
+  g_assert_nonnull (strstr (text, "2024 broker attack"));
+  g_assert_nonnull (strstr (text, "and 3 more"));
+  g_assert_nonnull (strstr (text, "All 5 Printers"));
+  g_assert_nonnull (strstr (text, "Raised "));
+  g_assert_true (iterate_until (page_settled, fixture.alerts_page));
+  drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (fixture.window)), "alerts");
+
+  /* Deleting asks first, and Cancel deletes nothing. */
+  {
+    GtkWidget *delete = find_descendant (fixture.row, is_visible_button_labelled, "_Delete from Printers…");
+    GtkWidget *dialog;
+
+    g_assert_nonnull (delete);
+    g_signal_emit_by_name (delete, "clicked");
+    g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (ADW_TYPE_MESSAGE_DIALOG)));
+    dialog = drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+    g_assert_cmpstr (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (dialog)), ==,
+                     "Delete “" PLANTED_FILE "” from 5 Printers?");
+    g_assert_cmpstr (adw_message_dialog_get_default_response (ADW_MESSAGE_DIALOG (dialog)), ==, "cancel");
+    g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), "and "));
+    g_assert_true (iterate_until (widget_has_size, dialog));
+    drover_test_save_screenshot (dialog, "alerts-delete");
+    adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    g_assert_false (drover_alert_get_acknowledged (fixture.alert));
+    g_assert_cmpuint (g_list_model_get_n_items (drover_audit_get_files (drover_application_get_audit (app),
+                                                                        drover_alert_get_printers (fixture.alert)[0])), >, 0);
+  }
+
+  /* Acknowledged with the row's button: the count goes, the name shows.
+   * The keyboard gets there too: Tab from the row reaches the button. */
+  {
+    GtkWidget *acknowledge = find_descendant (fixture.row, is_visible_button_labelled, "_Acknowledge");
+    gboolean reached = FALSE;
+
+    g_assert_nonnull (acknowledge);
+    g_assert_true (gtk_widget_grab_focus (fixture.row));
+    for (guint i = 0; i < 10 && !reached; i++)
+      {
+        g_assert_true (gtk_widget_child_focus (GTK_WIDGET (fixture.window), GTK_DIR_TAB_FORWARD));
+        reached = gtk_root_get_focus (GTK_ROOT (fixture.window)) == acknowledge;
+      }
+    g_assert_true (reached);
+    g_signal_emit_by_name (acknowledge, "clicked");
+    g_assert_true (iterate_until (incident_acknowledged, &fixture));
+    g_assert_true (drover_alert_get_acknowledged (fixture.alert));
+    g_assert_false (gtk_widget_has_css_class (fixture.alerts_button, "error"));
+    g_assert_null (find_descendant (fixture.row, is_visible_button_labelled, "_Acknowledge"));
+  }
+
+  /* One of the printers, Files tab: the planted file, unexpected. */
+  {
+    GtkWidget *grid;
+    GListModel *shown;
+    GtkWidget *stack;
+    guint position = G_MAXUINT;
+
+    victim = drover_alert_get_printers (fixture.alert)[0];
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.back", NULL));
+    g_assert_cmpstr (drover_window_get_visible_page_name (fixture.window), ==, "fleet");
+    grid = find_grid (GTK_WIDGET (fixture.window));
+    shown = G_LIST_MODEL (gtk_grid_view_get_model (GTK_GRID_VIEW (grid)));
+    for (guint i = 0; i < g_list_model_get_n_items (shown); i++)
+      {
+        g_autoptr(DroverPrinter) printer = g_list_model_get_item (shown, i);
+
+        if (g_str_equal (drover_printer_get_id (printer), victim))
+          position = i;
+      }
+    g_assert_cmpuint (position, !=, G_MAXUINT);
+    g_signal_emit_by_name (grid, "activate", position);
+    g_assert_cmpstr (drover_window_get_visible_page_name (fixture.window), ==, "printer");
+
+    stack = find_descendant (fixture.printer_page, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK));
+    adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "files");
+    g_assert_true (iterate_until (planted_file_listed, &fixture));
+    g_assert_true (iterate_until (page_settled, fixture.printer_page));
+    drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (fixture.window)),
+                                 "printer-files");
+
+    /* History: the ledger's rows for the printer, the file among them. */
+    adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "history");
+    g_assert_true (iterate_until (history_shows_planted_file, &fixture));
+    drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (fixture.window)),
+                                 "printer-history");
+
+    /* It follows the ledger: a row about the printer shows as it is
+     * written. */
+    drover_audit_approve_file (drover_application_get_audit (app), victim, "live.gcode");
+    g_assert_true (iterate_until (history_shows_live_row, &fixture));
+
+    /* The search asks the ledger again, for rows holding the text. */
+    gtk_editable_set_text (GTK_EDITABLE (find_descendant (fixture.printer_page, is_of_type,
+                                                          GSIZE_TO_POINTER (GTK_TYPE_SEARCH_ENTRY))),
+                           "DOWNLOAD");
+    g_assert_true (iterate_until (history_shows_search, &fixture));
+    adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "status");
+  }
+
+  /* Approving vouches for the file on every printer of the alert. */
+  {
+    GtkWidget *approve;
+
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.show-alerts", NULL));
+    g_assert_true (iterate_until (incident_acknowledged, &fixture));
+    approve = find_descendant (fixture.row, is_visible_button_labelled, "A_pprove File");
+    g_assert_nonnull (approve);
+    g_signal_emit_by_name (approve, "clicked");
+    g_assert_true (iterate_until (planted_file_approved, &fixture));
+    g_assert_null (find_descendant (fixture.row, is_visible_button_labelled, "A_pprove File"));
+  }
+
+  /* Deleting, confirmed: each printer is told, the toast says so, and the
+   * file lists show it gone. */
+  {
+    GtkWidget *delete = find_descendant (fixture.row, is_visible_button_labelled, "_Delete from Printers…");
+    GtkWidget *dialog;
+
+    g_assert_nonnull (delete);
+    g_signal_emit_by_name (delete, "clicked");
+    g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (ADW_TYPE_MESSAGE_DIALOG)));
+    dialog = drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG);
+    adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "delete");
+    gtk_window_destroy (GTK_WINDOW (dialog));
+    g_assert_true (iterate_until (deletion_reported, &fixture));
+    g_assert_true (drover_test_iterate_until (planted_file_gone, &fixture, 20000));
+    g_assert_true (iterate_until (page_settled, fixture.alerts_page));
+    drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (fixture.window)),
+                                 "alerts-deleted");
+  }
+
+  /* Closing the demo drops its audit. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.back", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture.window), "win.close-demo", NULL));
+  g_assert_false (gtk_widget_get_visible (fixture.alerts_button));
+  g_assert_null (drover_alerts_page_get_audit (DROVER_ALERTS_PAGE (fixture.alerts_page)));
+  g_clear_object (&fixture.alert);
+  close_window (fixture.window);
+}
+
 static gboolean
 page_is_failed (gpointer window)
 {
@@ -508,6 +984,85 @@ test_window_about_and_shortcuts (void)
   close_window (window);
 }
 
+/* A notification server on the test's session bus: the alerts raise
+ * desktop notifications, and GIO warns (fatally, in a test) when nobody
+ * takes them. It counts what it is sent. */
+static const char notifications_xml[] =
+  "<node>"
+  "  <interface name='org.freedesktop.Notifications'>"
+  "    <method name='Notify'>"
+  "      <arg type='s' direction='in'/><arg type='u' direction='in'/><arg type='s' direction='in'/>"
+  "      <arg type='s' direction='in'/><arg type='s' direction='in'/><arg type='as' direction='in'/>"
+  "      <arg type='a{sv}' direction='in'/><arg type='i' direction='in'/><arg type='u' direction='out'/>"
+  "    </method>"
+  "    <method name='CloseNotification'><arg type='u' direction='in'/></method>"
+  "    <method name='GetCapabilities'><arg type='as' direction='out'/></method>"
+  "    <method name='GetServerInformation'>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "      <arg type='s' direction='out'/><arg type='s' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static guint n_notifications;
+static gboolean notifications_owned;
+
+static void
+notifications_method_cb (GDBusConnection       *connection,
+                         const char            *sender,
+                         const char            *object_path,
+                         const char            *interface_name,
+                         const char            *method_name,
+                         GVariant              *parameters,
+                         GDBusMethodInvocation *invocation,
+                         gpointer               user_data)
+{
+  if (g_str_equal (method_name, "Notify"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(u)", ++n_notifications));
+  else if (g_str_equal (method_name, "GetCapabilities"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new_parsed ("(@as [],)"));
+  else if (g_str_equal (method_name, "GetServerInformation"))
+    g_dbus_method_invocation_return_value (invocation, g_variant_new ("(ssss)", "test", "drover", "1", "1.2"));
+  else
+    g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static void
+notifications_acquired_cb (GDBusConnection *connection,
+                           const char      *name,
+                           gpointer         user_data)
+{
+  notifications_owned = TRUE;
+}
+
+static gboolean
+notifications_ready (gpointer data)
+{
+  return notifications_owned;
+}
+
+static void
+start_notification_server (void)
+{
+  static const GDBusInterfaceVTable vtable = { notifications_method_cb, NULL, NULL, { 0 } };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, &error);
+  g_autoptr(GDBusNodeInfo) info = NULL;
+
+  /* No session bus: GIO sends no notifications, and has nothing to say. */
+  if (bus == NULL)
+    return;
+
+  info = g_dbus_node_info_new_for_xml (notifications_xml, &error);
+  g_assert_no_error (error);
+  g_dbus_connection_register_object (bus, "/org/freedesktop/Notifications", info->interfaces[0], &vtable,
+                                     NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_bus_own_name_on_connection (bus, "org.freedesktop.Notifications", G_BUS_NAME_OWNER_FLAGS_NONE,
+                                notifications_acquired_cb, NULL, NULL, NULL);
+  g_assert_true (iterate_until (notifications_ready, NULL));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -522,6 +1077,7 @@ main (int   argc,
 
   g_free (drover_test_isolate_user_dirs ("window"));
   gtk_test_init (&argc, &argv, NULL);
+  start_notification_server ();
   g_assert_true (drover_core_init (NULL));
 
   app = drover_application_new ();
@@ -531,6 +1087,7 @@ main (int   argc,
 
   g_test_add_func ("/window/first-run", test_window_first_run);
   g_test_add_func ("/window/demo-farm", test_window_demo_farm);
+  g_test_add_func ("/window/alerts", test_window_alerts);
   g_test_add_func ("/window/card-follows-printer", test_window_card_follows_printer);
   g_test_add_func ("/window/about-and-shortcuts", test_window_about_and_shortcuts);
   g_test_add_func ("/window/configured-farm", test_window_configured_farm);

@@ -925,12 +925,22 @@ file_list (DroverAudit       *self,
       DroverFileInfo *info = g_ptr_array_index (event->files, i);
       DroverFileItem *item = find_file (store, info->name, NULL);
 
-      /* A file written over with other content is new content. */
-      if (item != NULL && drover_file_item_get_size (item) == info->size &&
-          g_strcmp0 (drover_file_item_get_sha256 (item), info->sha256) == 0)
-        continue;
-      if (item != NULL && info->sha256 == NULL && drover_file_item_get_size (item) == info->size)
-        continue;
+      /* Already known (an event told of it before the list did): the
+       * list only fills in what the event left out. A file written over
+       * with other content is new content. */
+      if (item != NULL &&
+          (drover_file_item_get_size (item) < 0 || info->size < 0 || drover_file_item_get_size (item) == info->size) &&
+          (drover_file_item_get_sha256 (item) == NULL || info->sha256 == NULL ||
+           g_ascii_strcasecmp (drover_file_item_get_sha256 (item), info->sha256) == 0))
+        {
+          if (drover_file_item_get_size (item) < 0)
+            drover_file_item_set_size (item, info->size);
+          if (drover_file_item_get_modified (item) < 0)
+            drover_file_item_set_modified (item, info->modified);
+          if (drover_file_item_get_sha256 (item) == NULL)
+            drover_file_item_set_sha256 (item, info->sha256);
+          continue;
+        }
       file_appeared (self, printer, info);
       changed = TRUE;
     }
@@ -987,6 +997,21 @@ job_started (DroverAudit       *self,
   if (own)
     return;
 
+  /* A print of an unexpected file joins that file's alert: the planted
+   * file being printed is the same incident, grown worse. */
+  item = find_file (files_of (self, printer_id), event->file, NULL);
+  if (item != NULL && drover_file_item_get_provenance (item) == DROVER_FILE_UNEXPECTED &&
+      g_hash_table_contains (self->groups, event->file))
+    {
+      g_autofree char *sentence = g_strdup_printf (_("%s started printing it."), printer_name (self, printer_id));
+
+      group = group_for (self, event->file, event->file, printer_id, &created);
+      drover_alert_add_evidence (group->alert, sentence);
+      drover_alert_raise_severity (group->alert, DROVER_ALERT_CRITICAL);
+      publish_group (self, group, created);
+      return;
+    }
+
   key = g_strconcat ("job\x1f", event->file, NULL);
   group = group_for (self, key, event->file, printer_id, &created);
   group->kinds |= GROUP_JOB;
@@ -995,7 +1020,6 @@ job_started (DroverAudit       *self,
   /* Someone at the printer's screen starting a file the printer had is a
    * notice; the same start on several printers (Bambu's 2023 replay) or a
    * file nobody sent is not. */
-  item = find_file (files_of (self, printer_id), event->file, NULL);
   if (item != NULL && drover_file_item_get_provenance (item) == DROVER_FILE_UNEXPECTED)
     {
       drover_alert_add_evidence (group->alert, _("It prints a file Drover did not send and no operator approved."));
@@ -1060,7 +1084,7 @@ order_seen (DroverAudit       *self,
   if (g_str_equal (command, "download") && event->file != NULL)
     {
       g_autofree char *host = url_host (event->url);
-      g_autofree char *sentence = g_strdup_printf (_("A client that is not Drover told the printer to download it "
+      g_autofree char *sentence = g_strdup_printf (_("A client on the broker that is not Drover ordered it downloaded "
                                                      "from %s, a server this farm's jobs do not come from."),
                                                    host != NULL ? host : _("an unknown address"));
 
