@@ -920,6 +920,68 @@ drover_mqtt_link_publish (DroverMqttLink  *self,
   return TRUE;
 }
 
+/**
+ * drover_mqtt_link_publish_expiring:
+ * @expiry_seconds: how long the broker may hold the message for a
+ *   subscriber that is away; 0 for no expiry
+ * @expires: (out) (optional): whether the broker was told (MQTT 5); an
+ *   MQTT 3.1.1 broker has no message expiry
+ *
+ * drover_mqtt_link_publish() with MQTT 5's message expiry interval, so
+ * that a signed job never reaches a printer after its window.
+ */
+gboolean
+drover_mqtt_link_publish_expiring (DroverMqttLink  *self,
+                                   const char      *topic,
+                                   const void      *payload,
+                                   gsize            length,
+                                   int              qos,
+                                   guint            expiry_seconds,
+                                   gboolean        *expires,
+                                   GError         **error)
+{
+  MQTTAsync_message message = MQTTAsync_message_initializer;
+  MQTTAsync_responseOptions options = MQTTAsync_responseOptions_initializer;
+  MQTTProperty property = { 0 };
+  int rc;
+
+  g_return_val_if_fail (DROVER_IS_MQTT_LINK (self), FALSE);
+  g_return_val_if_fail (length <= G_MAXINT, FALSE);
+
+  if (expires != NULL)
+    *expires = FALSE;
+  if (self->client == NULL || !g_atomic_int_get (&self->connected))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
+                   _("Not connected to the broker at %s; nothing was sent."), self->uri);
+      return FALSE;
+    }
+
+  message.payload = (void *)payload;
+  message.payloadlen = (int)length;
+  message.qos = qos;
+  message.retained = FALSE;
+  if (self->mqtt_version == MQTTVERSION_5 && expiry_seconds > 0)
+    {
+      property.identifier = MQTTPROPERTY_CODE_MESSAGE_EXPIRY_INTERVAL;
+      property.value.integer4 = expiry_seconds;
+      MQTTProperties_add (&message.properties, &property);
+      if (expires != NULL)
+        *expires = TRUE;
+    }
+
+  rc = MQTTAsync_sendMessage (self->client, topic, &message, &options);
+  MQTTProperties_free (&message.properties);
+  if (rc != MQTTASYNC_SUCCESS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   _("The message to %s could not be sent (Paho error %d)."), topic, rc);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 DroverLinkState
 drover_mqtt_link_get_state (DroverMqttLink *self)
 {

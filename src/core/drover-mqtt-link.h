@@ -50,6 +50,14 @@ void             drover_mqtt_link_subscribe          (DroverMqttLink         *se
 gboolean         drover_mqtt_link_start              (DroverMqttLink         *self,
                                                       GError                **error);
 void             drover_mqtt_link_stop               (DroverMqttLink         *self);
+gboolean         drover_mqtt_link_publish_expiring   (DroverMqttLink         *self,
+                                                     const char             *topic,
+                                                     const void             *payload,
+                                                     gsize                   length,
+                                                     int                     qos,
+                                                     guint                   expiry_seconds,
+                                                     gboolean               *expires,
+                                                     GError                **error);
 gboolean         drover_mqtt_link_publish            (DroverMqttLink         *self,
                                                       const char             *topic,
                                                       const void             *payload,

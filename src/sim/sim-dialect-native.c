@@ -258,6 +258,27 @@ native_handle_message (SimPrinter *printer,
     sim_printer_start_job (printer, file, &error);
   else if (g_str_equal (command, "delete") && file != NULL)
     sim_printer_delete_file (printer, file, &error);
+  else if (g_str_equal (command, "job") && file != NULL)
+    {
+      /* docs/protocol.md: a signed job, its content inline in base64. A
+       * real printer verifies it again; the simulator stores and prints. */
+      const char *content = json_object_get_string_member_with_default (object, "content", NULL);
+      gsize length = 0;
+      g_autofree guchar *data = content != NULL ? g_base64_decode (content, &length) : NULL;
+
+      if (data == NULL || length == 0 ||
+          json_object_get_string_member_with_default (object, "signature", NULL) == NULL)
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "A job needs its content and its signature");
+      else if (sim_printer_is_busy (printer))
+        g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_BUSY, "The printer is busy");
+      else
+        {
+          g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&data), length);
+
+          sim_printer_add_file (printer, file, bytes);
+          sim_printer_start_job (printer, file, &error);
+        }
+    }
   else if (g_str_equal (command, "download") && file != NULL)
     {
       g_autoptr(GBytes) content = content_for_download (json_object_get_string_member_with_default (object, "url", NULL));
