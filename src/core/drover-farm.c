@@ -19,6 +19,8 @@
 
 #include "drover-decode.h"
 #include "drover-farm.h"
+#include "drover-http-transport.h"
+#include "drover-mqtt-transport.h"
 #include "drover-secrets.h"
 
 /* OctoPrint's plugin is silent about a job that ran before it connected
@@ -1404,4 +1406,62 @@ drover_farm_upload_file_finish (DroverFarm    *self,
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+static void
+note_request (const char *request_id,
+              gpointer    user_data)
+{
+  DroverFarm *self = user_data;
+
+  if (self->audit != NULL)
+    drover_audit_note_own_request (self->audit, request_id);
+}
+
+/**
+ * drover_farm_dup_transport:
+ * @printer_id: a printer of this farm
+ *
+ * How a signed job reaches the printer: an upload to Moonraker or
+ * OctoPrint, a job command over the printer's MQTT link.
+ *
+ * Returns: (transfer full) (nullable): the transport, or %NULL when Drover
+ *   cannot send jobs to this printer (yet)
+ */
+DroverTransport *
+drover_farm_dup_transport (DroverFarm *self,
+                           const char *printer_id)
+{
+  DroverPrinterEntry *entry;
+
+  g_return_val_if_fail (DROVER_IS_FARM (self), NULL);
+  g_return_val_if_fail (printer_id != NULL, NULL);
+
+  entry = drover_inventory_find_printer (self->inventory, printer_id);
+  if (entry == NULL)
+    return NULL;
+
+  switch (entry->connector)
+    {
+    case DROVER_CONNECTOR_MOONRAKER:
+    case DROVER_CONNECTOR_OCTOPRINT:
+      if (entry->http_url == NULL || self->http == NULL)
+        return NULL;
+      return DROVER_TRANSPORT (drover_http_transport_new (self->http, entry->connector, entry->http_url,
+                                                          printer_api_key (self, entry)));
+    case DROVER_CONNECTOR_NATIVE:
+      {
+        DroverMqttLink *link = drover_farm_find_link (self, printer_id);
+
+        if (link == NULL)
+          return NULL;
+        return DROVER_TRANSPORT (drover_mqtt_transport_new (link, entry->key != NULL ? entry->key : entry->id,
+                                                            note_request, self));
+      }
+    case DROVER_CONNECTOR_BAMBU:
+    case DROVER_CONNECTOR_ANYCUBIC:
+    case DROVER_CONNECTOR_SERIAL:
+    default:
+      return NULL;
+    }
 }

@@ -9,6 +9,7 @@
 
 #include "drover-audit.h"
 #include "drover-fleet.h"
+#include "drover-transport.h"
 #include "drover-inventory.h"
 #include "drover-telemetry.h"
 
@@ -25,6 +26,8 @@ gboolean         drover_farm_start         (DroverFarm       *self,
 void             drover_farm_stop          (DroverFarm       *self);
 void             drover_farm_set_audit     (DroverFarm       *self,
                                             DroverAudit      *audit);
+DroverTransport *drover_farm_dup_transport (DroverFarm       *self,
+                                            const char       *printer_id);
 void             drover_farm_delete_file_async  (DroverFarm          *self,
                                                  const char          *printer_id,
                                                  const char          *name,

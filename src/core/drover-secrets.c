@@ -41,7 +41,16 @@ get_schema (void)
 static const char *
 kind_to_string (DroverSecretKind kind)
 {
-  return kind == DROVER_SECRET_PRINTER ? "printer" : "broker";
+  switch (kind)
+    {
+    case DROVER_SECRET_PRINTER:
+      return "printer";
+    case DROVER_SECRET_SIGNING_KEY:
+      return "signing-key";
+    case DROVER_SECRET_BROKER:
+    default:
+      return "broker";
+    }
 }
 
 static GHashTable *
@@ -99,8 +108,8 @@ stored_cb (GObject      *source,
 
 /**
  * drover_secrets_store_async:
- * @kind: a broker's password or a printer's access code
- * @name: the broker's name or the printer's id
+ * @kind: a broker's password, a printer's access code or a signing key
+ * @name: the broker's name, the printer's id or the key id
  * @secret: what to keep
  *
  * Keeps @secret in the default keyring, replacing what was kept for
@@ -128,6 +137,9 @@ drover_secrets_store_async (DroverSecretKind     kind,
   if (kind == DROVER_SECRET_PRINTER)
     /* Translators: the label of a keyring item, as Passwords and Keys shows it */
     label = g_strdup_printf (_("Drover: access code of printer “%s”"), name);
+  else if (kind == DROVER_SECRET_SIGNING_KEY)
+    /* Translators: the label of a keyring item; %s is a key id, 16 hex digits */
+    label = g_strdup_printf (_("Drover: job signing key %s"), name);
   else
     label = g_strdup_printf (_("Drover: password for broker “%s”"), name);
 

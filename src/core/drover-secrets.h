@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * DroverSecretKind:
  * @DROVER_SECRET_BROKER: a broker's password, named by the broker's name
  * @DROVER_SECRET_PRINTER: a printer's access code, named by the printer's id
+ * @DROVER_SECRET_SIGNING_KEY: a minisign secret key for signing jobs, the
+ *   text of an unencrypted key file (the keyring protects it), named by
+ *   its key id
  *
  * Whose secret it is.
  */
@@ -20,6 +23,7 @@ typedef enum
 {
   DROVER_SECRET_BROKER,
   DROVER_SECRET_PRINTER,
+  DROVER_SECRET_SIGNING_KEY,
 } DroverSecretKind;
 
 #define DROVER_SECRETS_ERROR (drover_secrets_error_quark ())

@@ -61,6 +61,7 @@ static int opt_tick_ms = 1000;
 static int opt_burst = 1;
 static int opt_mqtt_version = 5;
 static int opt_offline_one_in;
+static gboolean opt_no_random_jobs;
 static char *opt_incident;
 static double opt_incident_at = -1;
 static int opt_incident_printers = 3;
@@ -97,6 +98,8 @@ static const GOptionEntry entries[] = {
     N_("Simulated seconds per real second (default 1; 60 makes an hour a minute)"), N_("X") },
   { "tick-ms", 0, 0, G_OPTION_ARG_INT, &opt_tick_ms, N_("How often printers report, in milliseconds (default 1000)"), N_("MS") },
   { "burst", 0, 0, G_OPTION_ARG_INT, &opt_burst, N_("Reports per printer per tick, for benchmarks (default 1, at most 100)"), N_("N") },
+  { "no-random-jobs", 0, 0, G_OPTION_ARG_NONE, &opt_no_random_jobs,
+    N_("Printers print only what they are told: none starts mid-job or on its own (for tests)"), NULL },
   { "offline-one-in", 0, 0, G_OPTION_ARG_INT, &opt_offline_one_in,
     N_("Each printer goes offline about once in N simulated minutes, half of the time by dying (0: never)"), N_("N") },
   { "incident", 0, 0, G_OPTION_ARG_STRING, &opt_incident,
@@ -655,6 +658,7 @@ main (int   argc,
   options.tick_ms = (guint)opt_tick_ms;
   options.mqtt5 = opt_mqtt_version == 5;
   options.offline_one_in = (guint)MAX (opt_offline_one_in, 0);
+  options.no_random_jobs = opt_no_random_jobs;
   options.prepare = prepare_printer_cb;
   options.power = power_printer_cb;
   options.hook_data = &sim;

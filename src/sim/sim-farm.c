@@ -705,7 +705,7 @@ step_printer (SimPrinter *printer,
   switch (printer->state)
     {
     case SIM_STATE_IDLE:
-      if (chance (farm, 0.15, dt))
+      if (!farm->options.no_random_jobs && chance (farm, 0.15, dt))
         start_random_job (printer);
       break;
 
@@ -880,8 +880,10 @@ seed_printer (SimPrinter *printer,
   printer->hotend = AMBIENT + g_rand_double_range (rand, 0, 2);
   printer->bed = AMBIENT + g_rand_double_range (rand, 0, 2);
 
-  /* A farm seen at any moment: a third of the printers are mid-job. */
-  if (g_rand_int_range (rand, 0, 3) == 0)
+  /* A farm seen at any moment: a third of the printers are mid-job,
+   * unless they only print what they are told. The draw is made either
+   * way, so a seed gives the same files and names. */
+  if (g_rand_int_range (rand, 0, 3) == 0 && !printer->farm->options.no_random_jobs)
     {
       SimFile *file = g_ptr_array_index (printer->files, 0);
 

@@ -160,6 +160,7 @@ typedef struct
   gboolean         mqtt5;
   guint            mix[SIM_N_DIALECTS]; /* weights */
   guint            offline_one_in;  /* per printer per minute; 0 never */
+  gboolean         no_random_jobs;  /* printers print only what they are told */
   char            *http_base;       /* e.g. http://127.0.0.1:7125, NULL when no HTTP */
   SimPrepareFunc   prepare;
   SimPowerFunc     power;
