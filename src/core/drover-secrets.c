@@ -57,10 +57,12 @@ static GHashTable *
 new_attributes (DroverSecretKind  kind,
                 const char       *name)
 {
-  GHashTable *attributes = g_hash_table_new (g_str_hash, g_str_equal);
+  /* libsecret keeps the table until the service answers: the caller's
+   * name may be gone by then, so the table owns a copy. */
+  GHashTable *attributes = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
 
-  g_hash_table_insert (attributes, (gpointer)"kind", (gpointer)kind_to_string (kind));
-  g_hash_table_insert (attributes, (gpointer)"name", (gpointer)name);
+  g_hash_table_insert (attributes, (gpointer)"kind", g_strdup (kind_to_string (kind)));
+  g_hash_table_insert (attributes, (gpointer)"name", g_strdup (name));
 
   return attributes;
 }
