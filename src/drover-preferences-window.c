@@ -1,4 +1,4 @@
-/* drover-preferences-window.c: the farm's brokers and printers
+/* drover-preferences-window.c: the farm's brokers and printers, and the signers it trusts
  *
  * Reads the operator's farm file, lists its brokers and printers, and
  * opens an editor page for each (DroverBrokerEditor, DroverPrinterEditor).
@@ -6,6 +6,11 @@
  * written whole and atomically. A file Drover cannot read is never
  * overwritten from here: the window says what is wrong and edits nothing.
  * "Import CSV…" adds a whole list of printers, or none.
+ *
+ * The Signing page lists the trust store's keys: adding one trusts the
+ * jobs it signs, revoking one refuses them for good. Each change reads the
+ * store afresh, changes it and saves it in a worker, so that a key
+ * droverctl added meanwhile is kept.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -45,6 +50,16 @@ struct _DroverPreferencesWindow
   gint64                toast_time;
   guint                 toast_source;
   gboolean              busy;
+
+  AdwPreferencesGroup  *keys_group;
+  GtkListBox           *keys_list;
+  GtkLabel             *keys_placeholder;
+  GtkStringList        *key_ids;
+  GPtrArray            *keys;            /* DroverTrustedKey, as last read */
+  char                 *trust_path;
+  gboolean              trust_usable;    /* read, and readable */
+  gboolean              trust_busy;
+  GtkNativeDialog      *key_chooser;
 };
 
 G_DEFINE_FINAL_TYPE (DroverPreferencesWindow, drover_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -66,6 +81,10 @@ update_actions (DroverPreferencesWindow *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "prefs.import-csv", can_edit);
   gtk_widget_set_sensitive (GTK_WIDGET (self->brokers_list), can_edit);
   gtk_widget_set_sensitive (GTK_WIDGET (self->printers_list), can_edit);
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "prefs.add-key", self->trust_usable && !self->trust_busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "prefs.add-key-file", self->trust_usable && !self->trust_busy);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "prefs.revoke-key", self->trust_usable && !self->trust_busy);
 }
 
 /* libadwaita 1.2 frees a toast dismissed while it still slides in, and
@@ -925,6 +944,449 @@ import_csv_action (GtkWidget  *widget,
   gtk_native_dialog_show (self->chooser);
 }
 
+/* Trusted keys */
+
+static char *
+format_day (gint64 unix_seconds)
+{
+  g_autoptr(GDateTime) date = g_date_time_new_from_unix_local (unix_seconds);
+
+  if (date == NULL)
+    return g_strdup ("?");
+
+  /* Translators: the day a key was trusted or revoked, see strftime(3) */
+  return g_date_time_format (date, _("%-d %b %Y"));
+}
+
+static const DroverTrustedKey *
+find_trusted_key (DroverPreferencesWindow *self,
+                  const char              *key_id)
+{
+  for (guint i = 0; self->keys != NULL && i < self->keys->len; i++)
+    {
+      const DroverTrustedKey *key = g_ptr_array_index (self->keys, i);
+
+      if (g_str_equal (key->id, key_id))
+        return key;
+    }
+
+  return NULL;
+}
+
+static GtkWidget *
+create_key_row (gpointer item,
+                gpointer user_data)
+{
+  DroverPreferencesWindow *self = user_data;
+  const DroverTrustedKey *key = find_trusted_key (self, gtk_string_object_get_string (item));
+  g_autofree char *added = format_day (key->added);
+  g_autofree char *subtitle = NULL;
+  GtkWidget *row = adw_action_row_new ();
+
+  /* The operator typed the name; it is text, not markup. */
+  adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), key->name);
+
+  if (key->revoked != 0)
+    {
+      g_autofree char *revoked = format_day (key->revoked);
+      GtkWidget *label = gtk_label_new (_("Revoked"));
+
+      /* Translators: a trusted key's id, when it was added and when revoked */
+      subtitle = g_strdup_printf (_("Key %s · added %s · revoked %s: its jobs are refused"), key->id, added, revoked);
+      gtk_widget_add_css_class (label, "error");
+      gtk_widget_add_css_class (label, "heading");
+      gtk_widget_set_valign (label, GTK_ALIGN_CENTER);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), label);
+    }
+  else
+    {
+      GtkWidget *button = gtk_button_new_with_mnemonic (_("_Revoke…"));
+      /* Translators: read out for a trusted key's Revoke button; %s is who signs with it */
+      g_autofree char *description = g_strdup_printf (_("Revoke the key of %s"), key->name);
+
+      /* Translators: a trusted key's id and when it was added */
+      subtitle = g_strdup_printf (_("Key %s · added %s"), key->id, added);
+      gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
+      gtk_widget_set_tooltip_text (button, _("Refuse the jobs this key signs, from now on"));
+      gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "prefs.revoke-key");
+      gtk_actionable_set_action_target (GTK_ACTIONABLE (button), "s", key->id);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (button), GTK_ACCESSIBLE_PROPERTY_LABEL, description, -1);
+      adw_action_row_add_suffix (ADW_ACTION_ROW (row), button);
+    }
+  adw_action_row_set_subtitle (ADW_ACTION_ROW (row), subtitle);
+
+  return row;
+}
+
+typedef enum
+{
+  TRUST_READ,
+  TRUST_ADD,
+  TRUST_REVOKE,
+} TrustOpKind;
+
+typedef struct
+{
+  TrustOpKind      kind;
+  char            *path;
+  char            *name;
+  DroverPublicKey *key;
+  char            *key_id;
+} TrustOp;
+
+static void
+trust_op_free (TrustOp *op)
+{
+  g_free (op->path);
+  g_free (op->name);
+  g_clear_pointer (&op->key, drover_public_key_free);
+  g_free (op->key_id);
+  g_free (op);
+}
+
+/* In a worker: read the store, change it, save it, and hand back its keys. */
+static void
+trust_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  TrustOp *op = task_data;
+  g_autoptr(DroverTrustStore) store = NULL;
+  g_autoptr(GPtrArray) keys = NULL;
+  GPtrArray *stored;
+  GError *error = NULL;
+
+  store = drover_trust_store_load (op->path, &error);
+  if (store == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if ((op->kind == TRUST_ADD && !drover_trust_store_add (store, op->name, op->key, &error)) ||
+      (op->kind == TRUST_REVOKE && !drover_trust_store_revoke (store, op->key_id, &error)) ||
+      (op->kind != TRUST_READ && !drover_trust_store_save (store, &error)))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  stored = drover_trust_store_get_keys (store);
+  keys = g_ptr_array_new_full (stored->len, (GDestroyNotify)drover_trusted_key_free);
+  for (guint i = 0; i < stored->len; i++)
+    g_ptr_array_add (keys, drover_trusted_key_copy (g_ptr_array_index (stored, i)));
+  g_task_return_pointer (task, g_steal_pointer (&keys), (GDestroyNotify)g_ptr_array_unref);
+}
+
+static void
+show_keys (DroverPreferencesWindow *self,
+           GPtrArray               *keys)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) ids = NULL;
+
+  g_clear_pointer (&self->keys, g_ptr_array_unref);
+  self->keys = keys != NULL ? g_ptr_array_ref (keys) : NULL;
+  for (guint i = 0; keys != NULL && i < keys->len; i++)
+    g_strv_builder_add (builder, ((DroverTrustedKey *)g_ptr_array_index (keys, i))->id);
+  ids = g_strv_builder_end (builder);
+  gtk_string_list_splice (self->key_ids, 0, g_list_model_get_n_items (G_LIST_MODEL (self->key_ids)),
+                          (const char * const *)ids);
+}
+
+static void
+trust_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  DroverPreferencesWindow *self = DROVER_PREFERENCES_WINDOW (source);
+  TrustOp *op = g_task_get_task_data (G_TASK (result));
+  g_autofree char *done = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) keys = g_task_propagate_pointer (G_TASK (result), &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self->trust_busy = FALSE;
+  if (keys == NULL && op->kind == TRUST_READ)
+    {
+      /* No key can be trusted from here until the file is fixed. */
+      self->trust_usable = FALSE;
+      gtk_label_set_label (self->keys_placeholder, error->message);
+      gtk_widget_add_css_class (GTK_WIDGET (self->keys_placeholder), "error");
+      show_keys (self, NULL);
+    }
+  else if (keys == NULL)
+    show_toast (self, error->message, TRUE);
+  else
+    {
+      self->trust_usable = TRUE;
+      gtk_label_set_label (self->keys_placeholder, _("No trusted keys yet. Until a signer’s key is added here, Drover "
+                                                     "sends no job."));
+      show_keys (self, keys);
+      if (done != NULL)
+        show_toast (self, done, FALSE);
+    }
+
+  update_actions (self);
+}
+
+static void
+trust_op_start (DroverPreferencesWindow *self,
+                TrustOp                 *op,
+                char                    *done_message)
+{
+  g_autoptr(GTask) task = g_task_new (self, self->cancellable, trust_done_cb, done_message);
+
+  op->path = g_strdup (self->trust_path);
+  self->trust_busy = TRUE;
+  update_actions (self);
+  g_task_set_source_tag (task, trust_op_start);
+  g_task_set_task_data (task, op, (GDestroyNotify)trust_op_free);
+  g_task_run_in_thread (task, trust_thread);
+}
+
+#define DIALOG_KEY_KEY   "drover-key"
+#define DIALOG_ENTRY_KEY "drover-entry"
+
+static void
+name_changed_cb (GtkEditable      *entry,
+                 AdwMessageDialog *dialog)
+{
+  g_autofree char *name = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+
+  adw_message_dialog_set_response_enabled (dialog, "add", name[0] != '\0');
+}
+
+static void
+add_key_response_cb (AdwMessageDialog        *dialog,
+                     const char              *response,
+                     DroverPreferencesWindow *self)
+{
+  GtkEditable *entry = g_object_get_data (G_OBJECT (dialog), DIALOG_ENTRY_KEY);
+  DroverPublicKey *key = g_object_get_data (G_OBJECT (dialog), DIALOG_KEY_KEY);
+  g_autofree char *name = NULL;
+  TrustOp *op;
+
+  if (!g_str_equal (response, "add") || self->trust_busy || !self->trust_usable)
+    return;
+
+  name = g_strstrip (g_strdup (gtk_editable_get_text (entry)));
+  op = g_new0 (TrustOp, 1);
+  op->kind = TRUST_ADD;
+  op->name = g_strdup (name);
+  op->key = drover_public_key_copy (key);
+  /* Translators: a toast once a key is trusted; %s is who signs with it */
+  trust_op_start (self, op, g_strdup_printf (_("Jobs signed by “%s” are trusted"), name));
+}
+
+static void
+ask_key_name (DroverPreferencesWindow *self,
+              DroverPublicKey         *key,
+              const char              *basename)
+{
+  g_autofree char *id = drover_public_key_dup_id (key);
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+  GtkWidget *entry = gtk_entry_new ();
+
+  /* Translators: %s are the key's id and the file it came from */
+  body = g_strdup_printf (_("Key %s, from %s. Drover will send the jobs it signs to your printers. Name who signs with "
+                            "it, so that every job and every row of the ledger says whose it is."),
+                          id, basename);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), _("Trust This Key?"), body);
+  gtk_entry_set_placeholder_text (GTK_ENTRY (entry), _("Such as “Alice (slicer PC)”"));
+  gtk_entry_set_activates_default (GTK_ENTRY (entry), TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (entry), GTK_ACCESSIBLE_PROPERTY_LABEL, _("Who signs with this key"), -1);
+  adw_message_dialog_set_extra_child (ADW_MESSAGE_DIALOG (dialog), entry);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "add", _("_Trust Key"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "add", ADW_RESPONSE_SUGGESTED);
+  adw_message_dialog_set_response_enabled (ADW_MESSAGE_DIALOG (dialog), "add", FALSE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "add");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), DIALOG_KEY_KEY, drover_public_key_copy (key),
+                          (GDestroyNotify)drover_public_key_free);
+  g_object_set_data (G_OBJECT (dialog), DIALOG_ENTRY_KEY, entry);
+  g_signal_connect_object (entry, "changed", G_CALLBACK (name_changed_cb), dialog, 0);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (add_key_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  gtk_widget_grab_focus (entry);
+}
+
+static void
+key_file_read_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autoptr(DroverPreferencesWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverPublicKey) key = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *basename = g_file_get_basename (G_FILE (source));
+  g_autofree char *id = NULL;
+  const DroverTrustedKey *known;
+
+  if (!g_file_load_contents_finish (G_FILE (source), result, &contents, NULL, NULL, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *message = g_strdup_printf (_("%s cannot be read: %s"), basename, error->message);
+
+          show_toast (self, message, TRUE);
+        }
+      return;
+    }
+
+  key = drover_public_key_new_from_data (contents, &error);
+  if (key == NULL)
+    {
+      /* Translators: a file that should hold a signer's public key, and what is wrong with it */
+      g_autofree char *message = g_strdup_printf (_("%s is not a minisign public key: %s"), basename, error->message);
+
+      show_toast (self, message, TRUE);
+      return;
+    }
+
+  /* Said before the operator types a name for nothing. */
+  id = drover_public_key_dup_id (key);
+  known = find_trusted_key (self, id);
+  if (known != NULL)
+    {
+      g_autofree char *message = NULL;
+
+      if (known->revoked != 0)
+        message = g_strdup_printf (_("Key %s (“%s”) was revoked and cannot be trusted again; the signer needs a new "
+                                     "key pair."), id, known->name);
+      else
+        message = g_strdup_printf (_("Key %s is already trusted, as “%s”."), id, known->name);
+      show_toast (self, message, TRUE);
+      return;
+    }
+
+  ask_key_name (self, key, basename);
+}
+
+static void
+add_key_file (DroverPreferencesWindow *self,
+              GFile                   *file)
+{
+  if (!self->trust_usable || self->trust_busy)
+    return;
+
+  g_file_load_contents_async (file, self->cancellable, key_file_read_cb, g_object_ref (self));
+}
+
+/* prefs.add-key-file: a .pub file by its path, as the file chooser gives it. */
+static void
+add_key_file_action (GtkWidget  *widget,
+                     const char *action_name,
+                     GVariant   *parameter)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (g_variant_get_string (parameter, NULL));
+
+  add_key_file (DROVER_PREFERENCES_WINDOW (widget), file);
+}
+
+static void
+key_chosen_cb (DroverPreferencesWindow *self,
+               int                      response,
+               GtkNativeDialog         *chooser)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+
+      if (file != NULL)
+        add_key_file (self, file);
+    }
+
+  g_clear_object (&self->key_chooser);
+}
+
+static void
+add_key_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  DroverPreferencesWindow *self = DROVER_PREFERENCES_WINDOW (widget);
+  g_autoptr(GtkFileFilter) keys = gtk_file_filter_new ();
+  g_autoptr(GtkFileFilter) everything = gtk_file_filter_new ();
+  GtkFileChooserNative *chooser;
+
+  chooser = gtk_file_chooser_native_new (_("Choose a Signer’s Public Key"), GTK_WINDOW (self),
+                                         GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_filter_set_name (keys, _("Public Keys (.pub)"));
+  gtk_file_filter_add_suffix (keys, "pub");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), keys);
+  gtk_file_filter_set_name (everything, _("All Files"));
+  gtk_file_filter_add_pattern (everything, "*");
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (chooser), everything);
+
+  if (self->key_chooser != NULL)
+    gtk_native_dialog_destroy (self->key_chooser);
+  g_clear_object (&self->key_chooser);
+  self->key_chooser = GTK_NATIVE_DIALOG (chooser);
+  g_signal_connect_object (chooser, "response", G_CALLBACK (key_chosen_cb), self, G_CONNECT_SWAPPED);
+  gtk_native_dialog_show (self->key_chooser);
+}
+
+static void
+revoke_response_cb (AdwMessageDialog        *dialog,
+                    const char              *response,
+                    DroverPreferencesWindow *self)
+{
+  const char *key_id = g_object_get_data (G_OBJECT (dialog), DIALOG_KEY_KEY);
+  TrustOp *op;
+
+  if (!g_str_equal (response, "revoke") || self->trust_busy || !self->trust_usable)
+    return;
+
+  op = g_new0 (TrustOp, 1);
+  op->kind = TRUST_REVOKE;
+  op->key_id = g_strdup (key_id);
+  /* Translators: a toast once a key is revoked; %s is its id */
+  trust_op_start (self, op, g_strdup_printf (_("Key %s revoked: its jobs are refused"), key_id));
+}
+
+static void
+revoke_key_action (GtkWidget  *widget,
+                   const char *action_name,
+                   GVariant   *parameter)
+{
+  DroverPreferencesWindow *self = DROVER_PREFERENCES_WINDOW (widget);
+  const DroverTrustedKey *key = find_trusted_key (self, g_variant_get_string (parameter, NULL));
+  g_autofree char *heading = NULL;
+  g_autofree char *body = NULL;
+  GtkWidget *dialog;
+
+  if (key == NULL || key->revoked != 0)
+    return;
+
+  /* Translators: %s is who signs with the key */
+  heading = g_strdup_printf (_("Revoke the Key of “%s”?"), key->name);
+  /* Translators: %s is the key's id */
+  body = g_strdup_printf (_("Jobs signed with key %s will be refused from now on, even those signed before. A revoked "
+                            "key cannot be trusted again: the signer will need a new key pair."), key->id);
+  dialog = adw_message_dialog_new (GTK_WINDOW (self), heading, body);
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "cancel", _("_Cancel"),
+                                    "revoke", _("_Revoke"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "revoke", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_object_set_data_full (G_OBJECT (dialog), DIALOG_KEY_KEY, g_strdup (key->id), g_free);
+  g_signal_connect_object (dialog, "response", G_CALLBACK (revoke_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 /* Reading the farm */
 
 static void
@@ -985,6 +1447,9 @@ drover_preferences_window_dispose (GObject *object)
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  if (self->key_chooser != NULL)
+    gtk_native_dialog_destroy (self->key_chooser);
+  g_clear_object (&self->key_chooser);
   g_clear_object (&self->pending_editor);
   g_clear_weak_pointer (&self->editor);
   g_clear_weak_pointer (&self->toast);
@@ -1005,6 +1470,9 @@ drover_preferences_window_finalize (GObject *object)
   g_clear_object (&self->printer_ids);
   g_clear_pointer (&self->inventory, drover_inventory_free);
   g_free (self->farm_path);
+  g_clear_object (&self->key_ids);
+  g_clear_pointer (&self->keys, g_ptr_array_unref);
+  g_free (self->trust_path);
 
   G_OBJECT_CLASS (drover_preferences_window_parent_class)->finalize (object);
 }
@@ -1033,12 +1501,17 @@ drover_preferences_window_class_init (DroverPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPreferencesWindow, printers_group);
   gtk_widget_class_bind_template_child (widget_class, DroverPreferencesWindow, brokers_list);
   gtk_widget_class_bind_template_child (widget_class, DroverPreferencesWindow, printers_list);
+  gtk_widget_class_bind_template_child (widget_class, DroverPreferencesWindow, keys_group);
+  gtk_widget_class_bind_template_child (widget_class, DroverPreferencesWindow, keys_list);
   gtk_widget_class_bind_template_callback (widget_class, broker_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, printer_activated_cb);
 
   gtk_widget_class_install_action (widget_class, "prefs.add-broker", NULL, add_broker_action);
   gtk_widget_class_install_action (widget_class, "prefs.add-printer", NULL, add_printer_action);
   gtk_widget_class_install_action (widget_class, "prefs.import-csv", NULL, import_csv_action);
+  gtk_widget_class_install_action (widget_class, "prefs.add-key", NULL, add_key_action);
+  gtk_widget_class_install_action (widget_class, "prefs.add-key-file", "s", add_key_file_action);
+  gtk_widget_class_install_action (widget_class, "prefs.revoke-key", "s", revoke_key_action);
 }
 
 static GtkWidget *
@@ -1069,6 +1542,25 @@ drover_preferences_window_init (DroverPreferencesWindow *self)
   gtk_list_box_bind_model (self->printers_list, G_LIST_MODEL (self->printer_ids), create_printer_row, self, NULL);
   gtk_list_box_set_placeholder (self->brokers_list, new_placeholder (_("No brokers yet")));
   gtk_list_box_set_placeholder (self->printers_list, new_placeholder (_("No printers yet: add one, or import a CSV list")));
+
+  self->key_ids = gtk_string_list_new (NULL);
+  gtk_list_box_bind_model (self->keys_list, G_LIST_MODEL (self->key_ids), create_key_row, self, NULL);
+  self->keys_placeholder = GTK_LABEL (new_placeholder (_("Reading the trusted keys…")));
+  gtk_list_box_set_placeholder (self->keys_list, GTK_WIDGET (self->keys_placeholder));
+
+  /* The store is small, but it is disk: read in a worker. */
+  self->trust_path = drover_trust_store_dup_default_path ();
+  {
+    g_autofree char *where = g_markup_printf_escaped (_("Drover sends a job to a printer only when one of these keys "
+                                                        "signed it. Add the public key (.pub) of each person or machine "
+                                                        "that signs jobs, such as a slicer PC. Kept in %s."),
+                                                      self->trust_path);
+    TrustOp *op = g_new0 (TrustOp, 1);
+
+    adw_preferences_group_set_description (self->keys_group, where);
+    op->kind = TRUST_READ;
+    trust_op_start (self, op, NULL);
+  }
 
   update_actions (self);
 }

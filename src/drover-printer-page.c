@@ -1,10 +1,12 @@
 /* drover-printer-page.c: one printer, up close
  *
- * Three tabs. Status: live values, how Drover reaches the printer, and the
+ * Four tabs. Status: live values, how Drover reaches the printer, and the
  * newest message it sent, as it arrived: what an operator needs to tell a
  * printer's fault from a connection's. Files: what is on the printer and
- * where each file came from, from the audit. History: the ledger's rows
- * about the printer, newest first, searchable, and live.
+ * where each file came from, from the audit. Jobs: the signed jobs sent to
+ * it or refused, and the jobs it started that Drover did not send, from
+ * the ledger, live. History: the ledger's rows about the printer, newest
+ * first, searchable, and live.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -21,6 +23,8 @@
 
 /* The History tab shows this many rows at most; a search finds older ones. */
 #define HISTORY_LIMIT 500
+/* And the Jobs tab. */
+#define JOBS_LIMIT 500
 
 struct _DroverPrinterPage
 {
@@ -55,6 +59,17 @@ struct _DroverPrinterPage
   GtkLabel       *history_status;
   GtkListBox     *history_list;
   GtkLabel       *history_more_label;
+
+  GCancellable   *jobs_cancellable;    /* the query under way */
+  GPtrArray      *jobs_waiting;        /* DroverLedgerEntry committed while a query ran */
+  GHashTable     *signers;             /* key id → who signs with it, from the trust store */
+  char           *jobs_printer_id;     /* whose jobs show; NULL until the tab is first shown */
+  gint64          jobs_last_seq;
+  guint           jobs_n_rows;
+  gboolean        jobs_more;
+  gboolean        jobs_loading;
+  GtkLabel       *jobs_status;
+  GtkListBox     *jobs_list;
 
   GtkLabel       *state_value;
   GtkLabel       *hotend_value;
@@ -779,10 +794,512 @@ prepend_history_row (DroverPrinterPage       *self,
     }
 }
 
+/* Jobs */
+
+static gboolean
+is_job_row (const char *kind,
+            const char *subject,
+            const char *body)
+{
+  /* The signature that travels beside a job is not a job of its own. */
+  if (subject != NULL && g_str_has_suffix (subject, ".minisig"))
+    return FALSE;
+
+  if (g_str_equal (kind, DROVER_LEDGER_KIND_JOB_SENT) || g_str_equal (kind, DROVER_LEDGER_KIND_JOB_REFUSED) ||
+      g_str_equal (kind, DROVER_LEDGER_KIND_JOB_OBSERVED))
+    return TRUE;
+
+  /* The upload's outcome: a command-sent row that names a job. */
+  return g_str_equal (kind, DROVER_LEDGER_KIND_COMMAND_SENT) && body != NULL && strstr (body, "\"job\"") != NULL;
+}
+
+typedef enum
+{
+  JOB_SENDING,
+  JOB_SENT,
+  JOB_FAILED,
+  JOB_REFUSED,
+  JOB_STARTED,
+  JOB_FOREIGN,
+} JobOutcome;
+
+static JobOutcome
+job_outcome (const char *kind,
+             JsonObject *body)
+{
+  JsonNode *by_drover;
+
+  if (g_str_equal (kind, DROVER_LEDGER_KIND_JOB_SENT))
+    return JOB_SENDING;
+  if (g_str_equal (kind, DROVER_LEDGER_KIND_JOB_REFUSED))
+    return JOB_REFUSED;
+  if (g_str_equal (kind, DROVER_LEDGER_KIND_COMMAND_SENT))
+    return g_strcmp0 (member_string (body, "result"), "sent") == 0 ? JOB_SENT : JOB_FAILED;
+
+  by_drover = body != NULL ? json_object_get_member (body, "by_drover") : NULL;
+  if (by_drover != NULL && JSON_NODE_HOLDS_VALUE (by_drover) &&
+      json_node_get_value_type (by_drover) == G_TYPE_BOOLEAN && json_node_get_boolean (by_drover))
+    return JOB_STARTED;
+
+  return JOB_FOREIGN;
+}
+
+static const char *
+job_outcome_word (JobOutcome outcome)
+{
+  switch (outcome)
+    {
+    /* Translators: a row of a printer's jobs: Drover began to send it */
+    case JOB_SENDING: return _("Sending");
+    /* Translators: a row of a printer's jobs: the printer took it */
+    case JOB_SENT: return _("Sent");
+    /* Translators: a row of a printer's jobs: it could not be sent */
+    case JOB_FAILED: return _("Failed");
+    /* Translators: a row of a printer's jobs: the gate refused it */
+    case JOB_REFUSED: return _("Refused");
+    /* Translators: a row of a printer's jobs: the printer started a job Drover sent */
+    case JOB_STARTED: return _("Started");
+    /* Translators: a row of a printer's jobs: the printer started a job Drover did not send */
+    case JOB_FOREIGN:
+    default: return _("Not Drover’s");
+    }
+}
+
+static const char *
+job_outcome_icon_name (JobOutcome outcome)
+{
+  switch (outcome)
+    {
+    case JOB_SENDING: return "document-send-symbolic";
+    case JOB_SENT: return "emblem-ok-symbolic";
+    case JOB_FAILED: return "dialog-error-symbolic";
+    case JOB_REFUSED: return "action-unavailable-symbolic";
+    case JOB_STARTED: return "media-playback-start-symbolic";
+    case JOB_FOREIGN:
+    default: return "dialog-warning-symbolic";
+    }
+}
+
+static char *
+format_job_details (DroverPrinterPage *self,
+                    const char        *kind,
+                    JsonObject        *body,
+                    JobOutcome         outcome)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  const char *job = member_string (body, "job");
+  const char *signer = member_string (body, "signer");
+  const char *transport = member_string (body, "transport");
+  const char *result = member_string (body, "result");
+  const char *reason = member_string (body, "reason");
+  const char *origin = member_string (body, "origin");
+  const char *signer_name = signer != NULL && self->signers != NULL ? g_hash_table_lookup (self->signers, signer) : NULL;
+
+#define APPEND(...) \
+  G_STMT_START { \
+    if (text->len > 0) \
+      g_string_append (text, " · "); \
+    g_string_append_printf (text, __VA_ARGS__); \
+  } G_STMT_END
+
+  if (job != NULL)
+    /* Translators: a detail of a row of a printer's jobs: the signed job's id */
+    APPEND (_("job %s"), job);
+  if (signer_name != NULL)
+    /* Translators: a detail of a row of a printer's jobs: who signed it, and the key's id */
+    APPEND (_("signed by %s (key %s)"), signer_name, signer);
+  else if (signer != NULL)
+    /* Translators: a detail of a row of a printer's jobs: the key that signed it */
+    APPEND (_("signed by key %s"), signer);
+  if (transport != NULL)
+    /* Translators: a detail of a row of a printer's jobs: how it went to the printer */
+    APPEND (_("via %s"), transport);
+  if (origin != NULL)
+    /* Translators: a detail of a row of a printer's jobs: where the printer says the job came from */
+    APPEND (_("from %s"), origin);
+
+  /* The reason, in the words it was recorded with. */
+  if (reason != NULL)
+    APPEND ("%s", reason);
+  else if ((outcome == JOB_FAILED || outcome == JOB_REFUSED) && result != NULL)
+    APPEND ("%s", result);
+
+  if (outcome == JOB_SENDING)
+    APPEND ("%s", _("the upload began; its job id is spent"));
+  else if (outcome == JOB_STARTED)
+    APPEND ("%s", _("the printer started it"));
+  else if (outcome == JOB_FOREIGN)
+    APPEND ("%s", _("the printer started a job Drover did not send"));
+
+#undef APPEND
+
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+static GtkWidget *
+create_job_row (DroverPrinterPage       *self,
+                const DroverLedgerEntry *entry)
+{
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *body = NULL;
+  JobOutcome outcome;
+  g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (entry->time_us / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *clock = NULL;
+  g_autofree char *full = NULL;
+  g_autofree char *details = NULL;
+  g_autofree char *accessible = NULL;
+  GtkWidget *row = gtk_list_box_row_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  GtkWidget *outcome_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  GtkWidget *outcome_icon;
+  GtkWidget *outcome_label;
+  GtkWidget *what_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+  GtkWidget *time_label;
+  GtkWidget *file_label;
+  GtkWidget *details_label;
+  const char *file = entry->subject != NULL ? entry->subject : "—";
+
+  if (json_parser_load_from_data (parser, entry->body, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+    body = json_node_get_object (json_parser_get_root (parser));
+  outcome = job_outcome (entry->kind, body);
+
+  if (g_date_time_get_year (when) == g_date_time_get_year (now) &&
+      g_date_time_get_day_of_year (when) == g_date_time_get_day_of_year (now))
+    clock = g_date_time_format (when, "%X");
+  else
+    /* Translators: when a row of a printer's jobs was recorded, on another day, see strftime(3) */
+    clock = g_date_time_format (when, _("%e %b\n%X"));
+  /* Translators: the full date and time of a row of a printer's jobs, see strftime(3) */
+  full = g_date_time_format (when, _("%A %e %B %Y, %X"));
+
+  gtk_list_box_row_set_activatable (GTK_LIST_BOX_ROW (row), FALSE);
+  gtk_widget_set_margin_top (box, 8);
+  gtk_widget_set_margin_bottom (box, 8);
+  gtk_widget_set_margin_start (box, 12);
+  gtk_widget_set_margin_end (box, 12);
+
+  time_label = gtk_label_new (clock);
+  gtk_label_set_xalign (GTK_LABEL (time_label), 0.0f);
+  gtk_label_set_width_chars (GTK_LABEL (time_label), 8);
+  gtk_widget_set_valign (time_label, GTK_ALIGN_START);
+  gtk_widget_set_tooltip_text (time_label, full);
+  gtk_widget_add_css_class (time_label, "numeric");
+  gtk_widget_add_css_class (time_label, "dim-label");
+  gtk_box_append (GTK_BOX (box), time_label);
+
+  outcome_icon = gtk_image_new_from_icon_name (job_outcome_icon_name (outcome));
+  outcome_label = gtk_label_new (job_outcome_word (outcome));
+  gtk_accessible_update_property (GTK_ACCESSIBLE (outcome_icon), GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
+  gtk_widget_set_size_request (outcome_box, 110, -1);
+  gtk_widget_set_valign (outcome_box, GTK_ALIGN_START);
+  gtk_box_append (GTK_BOX (outcome_box), outcome_icon);
+  gtk_box_append (GTK_BOX (outcome_box), outcome_label);
+  if (outcome == JOB_FAILED || outcome == JOB_REFUSED)
+    gtk_widget_add_css_class (outcome_box, "error");
+  else if (outcome == JOB_FOREIGN)
+    gtk_widget_add_css_class (outcome_box, "warning");
+  else if (outcome == JOB_SENT)
+    gtk_widget_add_css_class (outcome_box, "success");
+  gtk_box_append (GTK_BOX (box), outcome_box);
+
+  file_label = gtk_label_new (file);
+  gtk_label_set_xalign (GTK_LABEL (file_label), 0.0f);
+  gtk_label_set_wrap (GTK_LABEL (file_label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (file_label), PANGO_WRAP_WORD_CHAR);
+  gtk_box_append (GTK_BOX (what_box), file_label);
+
+  details = format_job_details (self, entry->kind, body, outcome);
+  details_label = gtk_label_new (details);
+  gtk_label_set_xalign (GTK_LABEL (details_label), 0.0f);
+  gtk_label_set_wrap (GTK_LABEL (details_label), TRUE);
+  gtk_label_set_wrap_mode (GTK_LABEL (details_label), PANGO_WRAP_WORD_CHAR);
+  gtk_label_set_selectable (GTK_LABEL (details_label), TRUE);
+  gtk_widget_add_css_class (details_label, "dim-label");
+  gtk_widget_add_css_class (details_label, "caption");
+  gtk_box_append (GTK_BOX (what_box), details_label);
+  gtk_widget_set_hexpand (what_box, TRUE);
+  gtk_box_append (GTK_BOX (box), what_box);
+
+  gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+
+  /* Translators: a row of a printer's jobs for a screen reader: time, outcome, file, details */
+  accessible = g_strdup_printf (_("%s, %s: %s. %s"), full, job_outcome_word (outcome), file, details);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, accessible, -1);
+
+  return row;
+}
+
+static void
+remove_jobs_rows (DroverPrinterPage *self)
+{
+  GtkWidget *child;
+
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->jobs_list))) != NULL)
+    gtk_list_box_remove (self->jobs_list, child);
+  self->jobs_n_rows = 0;
+}
+
+static void
+update_jobs_status (DroverPrinterPage *self)
+{
+  g_autofree char *text = NULL;
+
+  if (self->jobs_loading)
+    text = g_strdup (_("Reading the ledger…"));
+  else if (self->audit == NULL)
+    text = g_strdup (_("Drover keeps a record of jobs only while it watches the farm."));
+  else if (self->ledger == NULL)
+    text = g_strdup (_("The ledger is not open yet, or could not be opened: nothing is recorded."));
+  else if (self->jobs_n_rows == 0)
+    text = g_strdup (_("No job was sent to this printer, refused, or seen starting on it yet."));
+  else if (self->jobs_more)
+    /* Translators: the Jobs tab, over its rows, when the ledger holds older ones */
+    text = g_strdup_printf (_("The newest %u rows, newest first; the ledger holds older ones."), self->jobs_n_rows);
+  else
+    /* Translators: the Jobs tab, over its rows */
+    text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u row, newest first", "%u rows, newest first",
+                                         self->jobs_n_rows),
+                            self->jobs_n_rows);
+  gtk_label_set_label (self->jobs_status, text);
+}
+
+static void
+prepend_job_row (DroverPrinterPage       *self,
+                 const DroverLedgerEntry *entry)
+{
+  if (entry->seq <= self->jobs_last_seq)
+    return;
+  self->jobs_last_seq = entry->seq;
+
+  gtk_list_box_prepend (self->jobs_list, create_job_row (self, entry));
+  if (++self->jobs_n_rows > JOBS_LIMIT)
+    {
+      GtkListBoxRow *last = gtk_list_box_get_row_at_index (self->jobs_list, JOBS_LIMIT);
+
+      if (last != NULL)
+        gtk_list_box_remove (self->jobs_list, GTK_WIDGET (last));
+      self->jobs_n_rows = JOBS_LIMIT;
+      self->jobs_more = TRUE;
+    }
+}
+
+static void
+jobs_committed (DroverPrinterPage       *self,
+                const DroverLedgerEntry *entry)
+{
+  if (self->jobs_printer_id == NULL || g_strcmp0 (entry->printer, self->jobs_printer_id) != 0 ||
+      !is_job_row (entry->kind, entry->subject, entry->body))
+    return;
+
+  /* The query under way may or may not hold it: decide when it is back. */
+  if (self->jobs_loading)
+    {
+      g_ptr_array_add (self->jobs_waiting, drover_ledger_entry_copy (entry));
+      return;
+    }
+
+  prepend_job_row (self, entry);
+  update_jobs_status (self);
+}
+
+typedef struct
+{
+  DroverLedger *ledger;
+  char         *printer_id;
+  GPtrArray    *entries;    /* out: DroverLedgerEntry, newest first */
+  GHashTable   *signers;    /* out: key id → name */
+} JobsQuery;
+
+static void
+jobs_query_free (JobsQuery *query)
+{
+  g_clear_object (&query->ledger);
+  g_free (query->printer_id);
+  g_clear_pointer (&query->entries, g_ptr_array_unref);
+  g_clear_pointer (&query->signers, g_hash_table_unref);
+  g_free (query);
+}
+
+static int
+compare_newest_first (gconstpointer a,
+                      gconstpointer b)
+{
+  const DroverLedgerEntry *entry_a = *(const DroverLedgerEntry * const *)a;
+  const DroverLedgerEntry *entry_b = *(const DroverLedgerEntry * const *)b;
+
+  return (entry_b->seq > entry_a->seq) - (entry_b->seq < entry_a->seq);
+}
+
+/* In a worker: one query a kind (the ledger's index is by printer and
+ * kind), merged newest first; and the signers' names, for the rows. */
+static void
+jobs_query_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  static const char * const kinds[] = {
+    DROVER_LEDGER_KIND_JOB_SENT, DROVER_LEDGER_KIND_JOB_REFUSED,
+    DROVER_LEDGER_KIND_JOB_OBSERVED, DROVER_LEDGER_KIND_COMMAND_SENT,
+  };
+  JobsQuery *data = task_data;
+  g_autoptr(DroverTrustStore) trust = NULL;
+  g_autoptr(GError) trust_error = NULL;
+
+  data->entries = g_ptr_array_new_with_free_func ((GDestroyNotify)drover_ledger_entry_free);
+  for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      DroverLedgerQuery query = { 0 };
+      g_autoptr(GPtrArray) rows = NULL;
+      GError *error = NULL;
+
+      query.kind = kinds[i];
+      query.printer = data->printer_id;
+      query.newest_first = TRUE;
+      query.limit = JOBS_LIMIT + 1;
+      if (g_str_equal (kinds[i], DROVER_LEDGER_KIND_COMMAND_SENT))
+        query.text = "\"job\"";
+
+      rows = drover_ledger_query (data->ledger, &query, &error);
+      if (rows == NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+      for (guint j = 0; j < rows->len; j++)
+        {
+          DroverLedgerEntry *entry = g_ptr_array_index (rows, j);
+
+          if (is_job_row (entry->kind, entry->subject, entry->body))
+            g_ptr_array_add (data->entries, drover_ledger_entry_copy (entry));
+        }
+
+      if (g_task_return_error_if_cancelled (task))
+        return;
+    }
+  g_ptr_array_sort (data->entries, compare_newest_first);
+  if (data->entries->len > JOBS_LIMIT + 1)
+    g_ptr_array_set_size (data->entries, JOBS_LIMIT + 1);
+
+  /* Names make the rows readable; without the store, key ids do. */
+  data->signers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  trust = drover_trust_store_load (NULL, &trust_error);
+  if (trust != NULL)
+    {
+      GPtrArray *keys = drover_trust_store_get_keys (trust);
+
+      for (guint i = 0; i < keys->len; i++)
+        {
+          const DroverTrustedKey *key = g_ptr_array_index (keys, i);
+
+          g_hash_table_replace (data->signers, g_strdup (key->id), g_strdup (key->name));
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+jobs_queried_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  DroverPrinterPage *self = DROVER_PRINTER_PAGE (source);
+  JobsQuery *data = g_task_get_task_data (G_TASK (result));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) waiting = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  if (g_task_get_cancellable (G_TASK (result)) != self->jobs_cancellable)
+    return;
+
+  g_clear_object (&self->jobs_cancellable);
+  self->jobs_loading = FALSE;
+  waiting = g_steal_pointer (&self->jobs_waiting);
+  self->jobs_waiting = g_ptr_array_new_with_free_func ((GDestroyNotify)drover_ledger_entry_free);
+
+  if (error != NULL)
+    {
+      gtk_label_set_label (self->jobs_status, error->message);
+      return;
+    }
+
+  g_clear_pointer (&self->signers, g_hash_table_unref);
+  self->signers = g_steal_pointer (&data->signers);
+
+  self->jobs_more = data->entries->len > JOBS_LIMIT;
+  for (guint i = 0; i < data->entries->len && i < JOBS_LIMIT; i++)
+    {
+      DroverLedgerEntry *entry = g_ptr_array_index (data->entries, i);
+
+      gtk_list_box_append (self->jobs_list, create_job_row (self, entry));
+      self->jobs_n_rows++;
+      self->jobs_last_seq = MAX (self->jobs_last_seq, entry->seq);
+    }
+
+  for (guint i = 0; i < waiting->len; i++)
+    prepend_job_row (self, g_ptr_array_index (waiting, i));
+
+  update_jobs_status (self);
+}
+
+static void
+load_jobs (DroverPrinterPage *self)
+{
+  g_cancellable_cancel (self->jobs_cancellable);
+  g_clear_object (&self->jobs_cancellable);
+  g_ptr_array_set_size (self->jobs_waiting, 0);
+  remove_jobs_rows (self);
+  self->jobs_more = FALSE;
+  self->jobs_last_seq = 0;
+  self->jobs_loading = FALSE;
+
+  g_clear_pointer (&self->jobs_printer_id, g_free);
+  if (self->printer != NULL)
+    self->jobs_printer_id = g_strdup (drover_printer_get_id (self->printer));
+
+  if (self->ledger != NULL && self->jobs_printer_id != NULL)
+    {
+      g_autoptr(GTask) task = NULL;
+      JobsQuery *data = g_new0 (JobsQuery, 1);
+
+      data->ledger = g_object_ref (self->ledger);
+      data->printer_id = g_strdup (self->jobs_printer_id);
+      self->jobs_loading = TRUE;
+      self->jobs_cancellable = g_cancellable_new ();
+      task = g_task_new (self, self->jobs_cancellable, jobs_queried_cb, NULL);
+      g_task_set_source_tag (task, load_jobs);
+      g_task_set_task_data (task, data, (GDestroyNotify)jobs_query_free);
+      g_task_run_in_thread (task, jobs_query_thread);
+    }
+
+  update_jobs_status (self);
+}
+
+static gboolean
+jobs_visible (DroverPrinterPage *self)
+{
+  return g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "jobs") == 0;
+}
+
+static void
+forget_jobs (DroverPrinterPage *self)
+{
+  g_cancellable_cancel (self->jobs_cancellable);
+  g_clear_object (&self->jobs_cancellable);
+  self->jobs_loading = FALSE;
+  remove_jobs_rows (self);
+  g_clear_pointer (&self->jobs_printer_id, g_free);
+}
+
 static void
 committed_cb (DroverPrinterPage       *self,
               const DroverLedgerEntry *entry)
 {
+  jobs_committed (self, entry);
   if (!entry_matches (self, entry))
     return;
 
@@ -896,6 +1413,11 @@ follow_ledger (DroverPrinterPage *self)
     load_history (self);
   else
     g_clear_pointer (&self->history_printer_id, g_free);
+
+  if (jobs_visible (self))
+    load_jobs (self);
+  else
+    forget_jobs (self);
 }
 
 static void
@@ -912,6 +1434,8 @@ tab_changed_cb (DroverPrinterPage *self)
   follow_ledger (self);
   if (history_visible (self) && (self->history_printer_id == NULL || g_strcmp0 (self->history_printer_id, printer_id) != 0))
     load_history (self);
+  if (jobs_visible (self) && (self->jobs_printer_id == NULL || g_strcmp0 (self->jobs_printer_id, printer_id) != 0))
+    load_jobs (self);
 }
 
 static void
@@ -942,6 +1466,7 @@ set_audit (DroverPrinterPage *self,
   bind_files (self);
   follow_ledger (self);
   update_history_status (self);
+  update_jobs_status (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AUDIT]);
 }
 
@@ -990,6 +1515,8 @@ drover_printer_page_dispose (GObject *object)
   g_clear_handle_id (&self->files_source, g_source_remove);
   g_cancellable_cancel (self->history_cancellable);
   g_clear_object (&self->history_cancellable);
+  g_cancellable_cancel (self->jobs_cancellable);
+  g_clear_object (&self->jobs_cancellable);
   if (self->files_list != NULL)
     gtk_list_box_bind_model (self->files_list, NULL, NULL, NULL, NULL);
   if (self->files != NULL)
@@ -1018,6 +1545,9 @@ drover_printer_page_finalize (GObject *object)
 
   g_clear_pointer (&self->history_waiting, g_ptr_array_unref);
   g_free (self->history_printer_id);
+  g_clear_pointer (&self->jobs_waiting, g_ptr_array_unref);
+  g_clear_pointer (&self->signers, g_hash_table_unref);
+  g_free (self->jobs_printer_id);
   g_free (self->history_text);
 
   G_OBJECT_CLASS (drover_printer_page_parent_class)->finalize (object);
@@ -1109,6 +1639,8 @@ drover_printer_page_class_init (DroverPrinterPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, history_status);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, history_list);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, history_more_label);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, jobs_status);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, jobs_list);
   gtk_widget_class_bind_template_callback (widget_class, tab_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, history_search_changed_cb);
 }
@@ -1119,6 +1651,7 @@ drover_printer_page_init (DroverPrinterPage *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->history_waiting = g_ptr_array_new_with_free_func ((GDestroyNotify)drover_ledger_entry_free);
+  self->jobs_waiting = g_ptr_array_new_with_free_func ((GDestroyNotify)drover_ledger_entry_free);
   self->files_sorter = gtk_custom_sorter_new (compare_files, NULL, NULL);
   self->sorted_files = gtk_sort_list_model_new (NULL, g_object_ref (GTK_SORTER (self->files_sorter)));
   self->files_placeholder = GTK_LABEL (gtk_label_new (NULL));
@@ -1131,6 +1664,7 @@ drover_printer_page_init (DroverPrinterPage *self)
   gtk_list_box_set_placeholder (self->files_list, GTK_WIDGET (self->files_placeholder));
   bind_files (self);
   update_history_status (self);
+  update_jobs_status (self);
 
   self->printer_signals = g_signal_group_new (DROVER_TYPE_PRINTER);
   g_signal_group_connect_swapped (self->printer_signals, "notify", G_CALLBACK (update_values), self);
@@ -1179,6 +1713,10 @@ drover_printer_page_set_printer (DroverPrinterPage *self,
       remove_history_rows (self);
       g_clear_pointer (&self->history_printer_id, g_free);
     }
+  if (jobs_visible (self) && printer != NULL)
+    load_jobs (self);
+  else
+    forget_jobs (self);
 }
 
 DroverPrinter *

@@ -19,6 +19,7 @@
 #include "drover-diagnostics-window.h"
 #include "drover-printer-card.h"
 #include "drover-printer-page.h"
+#include "drover-send-job-window.h"
 #include "drover-window.h"
 
 struct _DroverWindow
@@ -45,6 +46,7 @@ struct _DroverWindow
   GtkLabel             *counts_label;
   GtkStack             *fleet_stack;
   GtkWidget            *back_button;
+  GtkWidget            *send_job_button;
   DroverPrinterPage    *printer_page;
   GtkWidget            *alerts_button;
   GtkLabel             *alerts_count;
@@ -382,6 +384,13 @@ follow_audit (DroverWindow *self)
 
   drover_alerts_page_set_audit (self->alerts_page, audit, audit != NULL ? farm : NULL);
   update_alerts_button (self);
+
+  /* A job goes to a running farm's printers: none, no sending. */
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.send-job", farm != NULL);
+  gtk_widget_set_tooltip_text (self->send_job_button,
+                               farm != NULL ? _("Send a signed G-code file to the farm’s printers (Ctrl+O)")
+                                            : _("Open your farm or the demo farm first: a job goes to the printers "
+                                                "of a running farm"));
 }
 
 static void
@@ -601,6 +610,21 @@ diagnostics_action (GtkWidget  *widget,
 }
 
 static void
+send_job_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  DroverWindow *self = DROVER_WINDOW (widget);
+  DroverApplication *app = get_application (self);
+
+  if (app == NULL || drover_application_get_farm (app) == NULL)
+    return;
+
+  /* The window shows once a file is chosen. */
+  drover_send_job_window_choose_file (drover_send_job_window_new (GTK_WINDOW (self), app));
+}
+
+static void
 find_action (GtkWidget  *widget,
              const char *action_name,
              GVariant   *parameter)
@@ -769,6 +793,7 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, sort_changed_cb);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, back_button);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, send_job_button);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, printer_page);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, alerts_button);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, alerts_count);
@@ -788,6 +813,8 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.show-alerts", NULL, show_alerts_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_a, GDK_CONTROL_MASK | GDK_SHIFT_MASK,
                                        "win.show-alerts", NULL);
+  gtk_widget_class_install_action (widget_class, "win.send-job", NULL, send_job_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.send-job", NULL);
   gtk_widget_class_install_action (widget_class, "win.find", NULL, find_action);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, "win.find", NULL);
 }

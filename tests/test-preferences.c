@@ -536,6 +536,180 @@ test_preferences_broken_farm (void)
   g_unlink (path);
 }
 
+static gboolean
+is_revoke_button (GtkWidget *widget)
+{
+  return GTK_IS_BUTTON (widget) && gtk_widget_get_visible (widget) &&
+         g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), "prefs.revoke-key") == 0;
+}
+
+static GtkWidget *
+find_revoke_button (GtkWidget *widget)
+{
+  if (is_revoke_button (widget))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_revoke_button (child);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static void
+run_minisign (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (g_subprocess_get_stdin_pipe (process), NULL, NULL);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static gboolean
+has_size (gpointer widget)
+{
+  return gtk_widget_get_mapped (widget) && gtk_widget_get_width (widget) > 0 && gtk_widget_get_height (widget) > 0;
+}
+
+static AdwMessageDialog *
+wait_for_message_dialog (void)
+{
+  g_assert_true (iterate_until (message_dialog_shown, NULL));
+
+  return ADW_MESSAGE_DIALOG (drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+}
+
+static void
+answer (AdwMessageDialog *dialog,
+        const char       *response)
+{
+  adw_message_dialog_response (dialog, response);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+/* Signing: a key from minisign's .pub file, named, trusted and saved; then
+ * revoked, after a question whose default is Cancel. */
+static void
+test_preferences_trusted_keys (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-prefs-keys-XXXXXX", &error);
+  g_autofree char *public_path = g_build_filename (dir, "alice.pub", NULL);
+  g_autofree char *secret_path = g_build_filename (dir, "alice.key", NULL);
+  g_autofree char *not_a_key = g_build_filename (dir, "notes.pub", NULL);
+  g_autofree char *minisign = g_find_program_in_path ("minisign");
+  g_autofree char *store_path = drover_trust_store_dup_default_path ();
+  g_autofree char *farm_path = drover_application_dup_farm_path ();
+  g_autofree char *key_id = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *group = NULL;
+  AdwMessageDialog *dialog;
+  GtkWidget *preferences;
+  GtkWidget *entry;
+  GtkWidget *button;
+
+  g_assert_no_error (error);
+  if (minisign == NULL)
+    {
+      g_test_skip ("minisign is not installed (apt install minisign)");
+      return;
+    }
+
+  run_minisign ((const char * const[]) { minisign, "-G", "-W", "-p", public_path, "-s", secret_path, NULL });
+  {
+    g_autoptr(DroverPublicKey) key = drover_public_key_new_from_file (public_path, &error);
+
+    g_assert_no_error (error);
+    key_id = drover_public_key_dup_id (key);
+  }
+
+  preferences = drover_preferences_window_new (NULL, farm_path);
+  adw_preferences_window_set_visible_page_name (ADW_PREFERENCES_WINDOW (preferences), "signing");
+  gtk_window_present (GTK_WINDOW (preferences));
+  wait_for_text (preferences, "No trusted keys yet");
+  wait_for_text (preferences, store_path);
+
+  /* Not a key: said in words, nothing asked. */
+  g_assert_true (g_file_set_contents (not_a_key, "remember to buy filament\n", -1, NULL));
+  g_assert_true (gtk_widget_activate_action (preferences, "prefs.add-key-file", "s", not_a_key));
+  wait_for_text (preferences, "notes.pub is not a minisign public key");
+  g_assert_null (drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+
+  /* The key: the dialog names it and asks who signs with it. */
+  g_assert_true (gtk_widget_activate_action (preferences, "prefs.add-key-file", "s", public_path));
+  dialog = wait_for_message_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), key_id));
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (dialog), "alice.pub"));
+  g_assert_false (adw_message_dialog_get_response_enabled (dialog, "add"));
+  entry = find_of_type (GTK_WIDGET (dialog), GTK_TYPE_EDITABLE);
+  g_assert_nonnull (entry);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "  Alice (slicer PC) ");
+  g_assert_true (adw_message_dialog_get_response_enabled (dialog, "add"));
+  g_assert_true (iterate_until (has_size, dialog));
+  drover_test_save_screenshot (GTK_WIDGET (dialog), "preferences-trust-key");
+  answer (dialog, "add");
+
+  wait_for_text (preferences, "Jobs signed by “Alice (slicer PC)” are trusted");
+  wait_for_text (preferences, "Alice (slicer PC)\n");
+  wait_for_text (preferences, key_id);
+  group = g_strdup_printf ("[key %s]", key_id);
+  g_free (wait_for_file (store_path, group));
+  contents = wait_for_file (store_path, "name=Alice (slicer PC)\n");
+  g_assert_null (strstr (contents, "revoked="));
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-signing");
+
+  /* Twice: refused before a name is asked. */
+  g_assert_true (gtk_widget_activate_action (preferences, "prefs.add-key-file", "s", public_path));
+  wait_for_text (preferences, "is already trusted, as “Alice (slicer PC)”");
+  g_assert_null (drover_test_find_toplevel (ADW_TYPE_MESSAGE_DIALOG));
+
+  /* Revoking asks first; Cancel is the default and changes nothing. */
+  button = find_revoke_button (preferences);
+  g_assert_nonnull (button);
+  gtk_widget_activate (button);
+  dialog = wait_for_message_dialog ();
+  g_assert_nonnull (strstr (adw_message_dialog_get_heading (dialog), "Alice (slicer PC)"));
+  g_assert_cmpstr (adw_message_dialog_get_default_response (dialog), ==, "cancel");
+  answer (dialog, "cancel");
+  g_free (contents);
+  g_assert_true (g_file_get_contents (store_path, &contents, NULL, NULL));
+  g_assert_null (strstr (contents, "revoked="));
+
+  button = find_revoke_button (preferences);
+  gtk_widget_activate (button);
+  dialog = wait_for_message_dialog ();
+  answer (dialog, "revoke");
+  wait_for_text (preferences, "Revoked\n");
+  wait_for_text (preferences, "its jobs are refused");
+  g_free (contents);
+  contents = wait_for_file (store_path, "revoked=");
+  g_assert_null (find_revoke_button (preferences));
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-signing-revoked");
+
+  /* A revoked key stays revoked. */
+  g_assert_true (gtk_widget_activate_action (preferences, "prefs.add-key-file", "s", public_path));
+  wait_for_text (preferences, "was revoked and cannot be trusted again");
+
+  gtk_window_destroy (GTK_WINDOW (preferences));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_unlink (public_path);
+  g_unlink (secret_path);
+  g_unlink (not_a_key);
+  g_unlink (store_path);
+  g_rmdir (dir);
+}
+
 static void
 remove_tree (const char *path)
 {
@@ -584,6 +758,7 @@ main (int   argc,
 
   g_test_add_func ("/preferences/farm", test_preferences_farm);
   g_test_add_func ("/preferences/broken-farm", test_preferences_broken_farm);
+  g_test_add_func ("/preferences/trusted-keys", test_preferences_trusted_keys);
 
   status = g_test_run ();
 

@@ -12,10 +12,12 @@
 #include "drover-alerts-page.h"
 #include "drover-application.h"
 #include "drover-diagnostics-window.h"
+#include "drover-preferences-window.h"
 #include "drover-test-broker.h"
 #include "drover-test-ui.h"
 #include "drover-printer-card.h"
 #include "drover-printer-page.h"
+#include "drover-send-job-window.h"
 #include "drover-test-display.h"
 #include "drover-window.h"
 
@@ -970,6 +972,422 @@ test_window_broken_farm (void)
   g_unlink (path);
 }
 
+/* Signed jobs: a key made with the real minisign, trusted through the
+ * trust store's API (the test's config folder is its own), a job signed
+ * for the whole fleet, and the Send Job window sending it to one printer
+ * Drover reaches over HTTP. An unsigned file is refused with the gate's
+ * sentence. */
+
+static const char send_gcode[] =
+  ";FLAVOR:Marlin\n"
+  ";LAYER:0\n"
+  "M140 S60\n"
+  "M104 S210\n"
+  "G28\n"
+  "G1 Z0.2 F3000\n"
+  "G1 X10 Y10 E0.5 F1500\n"
+  "G1 X50 Y10 E2.0\n"
+  ";LAYER:1\n"
+  "G1 Z0.4\n"
+  "G1 X50 Y50 E3.5\n"
+  "M104 S0\n"
+  "M140 S0\n";
+
+static void
+run_minisign (const char * const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+
+  /* No terminal: minisign must not wait for a password. */
+  process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (g_subprocess_get_stdin_pipe (process), NULL, NULL);
+  g_assert_true (g_subprocess_wait_check (process, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static char *
+iso_time (gint64 unix_seconds)
+{
+  g_autoptr(GDateTime) time = g_date_time_new_from_unix_utc (unix_seconds);
+
+  return g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static gboolean
+ledger_open (gpointer data)
+{
+  DroverAudit *audit = drover_application_get_audit (app);
+
+  return audit != NULL && drover_audit_get_ready (audit) && drover_audit_get_ledger (audit) != NULL;
+}
+
+typedef struct
+{
+  DroverSendJobWindow *window;
+  const char          *page;
+} PageWait;
+
+static gboolean
+send_page_is (gpointer data)
+{
+  PageWait *wait = data;
+
+  return g_strcmp0 (drover_send_job_window_get_page_name (wait->window), wait->page) == 0;
+}
+
+static void
+wait_for_send_page (DroverSendJobWindow *window,
+                    const char          *page)
+{
+  PageWait wait = { window, page };
+
+  if (!drover_test_iterate_until (send_page_is, &wait, 20000))
+    {
+      g_autofree char *text = drover_test_visible_text (GTK_WIDGET (window));
+
+      g_error ("The Send Job window never showed “%s”; it shows:\n%s", page, text);
+    }
+}
+
+typedef struct
+{
+  DroverSendJobWindow *window;
+  char                *picked;     /* the printer picked, once one may take the job */
+} PickWait;
+
+/* An idle printer Drover reaches over HTTP: the demo's printers start
+ * jobs of their own, so the one picked is whichever is free. */
+static gboolean
+picked_http_printer (gpointer data)
+{
+  PickWait *wait = data;
+  DroverFleet *fleet = drover_application_get_fleet (app);
+
+  for (guint i = 0; i < drover_fleet_get_n_printers (fleet); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (fleet), i);
+      DroverConnectorKind connector = drover_printer_get_connector (printer);
+
+      if ((connector == DROVER_CONNECTOR_MOONRAKER || connector == DROVER_CONNECTOR_OCTOPRINT) &&
+          drover_send_job_window_pick_printer (wait->window, drover_printer_get_id (printer), TRUE))
+        {
+          wait->picked = g_strdup (drover_printer_get_id (printer));
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+is_plate_check (GtkWidget     *widget,
+                gconstpointer  data)
+{
+  return GTK_IS_CHECK_BUTTON (widget) && gtk_check_button_get_label (GTK_CHECK_BUTTON (widget)) != NULL &&
+         g_str_has_prefix (gtk_check_button_get_label (GTK_CHECK_BUTTON (widget)), "I have checked");
+}
+
+static gboolean
+is_action_button (GtkWidget     *widget,
+                  gconstpointer  action)
+{
+  return GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (widget)), action) == 0;
+}
+
+static gboolean
+widget_is_sensitive (gpointer widget)
+{
+  return gtk_widget_is_sensitive (widget);
+}
+
+typedef struct
+{
+  GtkWidget  *widget;
+  const char *needle;
+} TextWait;
+
+static gboolean
+shows_text (gpointer data)
+{
+  TextWait *wait = data;
+  g_autofree char *text = drover_test_visible_text (wait->widget);
+
+  return strstr (text, wait->needle) != NULL;
+}
+
+static void
+wait_for_text (GtkWidget  *widget,
+               const char *needle,
+               guint       timeout_ms)
+{
+  TextWait wait = { widget, needle };
+
+  if (!drover_test_iterate_until (shows_text, &wait, timeout_ms))
+    {
+      g_autofree char *text = drover_test_visible_text (widget);
+
+      g_error ("“%s” never showed; the window shows:\n%s", needle, text);
+    }
+}
+
+static gboolean
+send_window_settled (gpointer window)
+{
+  GtkWidget *stack = find_descendant (window, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_STACK));
+
+  return gtk_widget_get_mapped (window) && stack != NULL && !gtk_stack_get_transition_running (GTK_STACK (stack));
+}
+
+static void
+test_window_send_job (void)
+{
+  g_autoptr(GSettings) settings = g_settings_new (APPLICATION_ID);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("drover-send-XXXXXX", &error);
+  g_autofree char *public_path = g_build_filename (dir, "signer.pub", NULL);
+  g_autofree char *secret_path = g_build_filename (dir, "signer.key", NULL);
+  g_autofree char *job_path = g_build_filename (dir, "bracket.gcode", NULL);
+  g_autofree char *signature_path = g_strconcat (job_path, ".minisig", NULL);
+  g_autofree char *unsigned_path = g_build_filename (dir, "unsigned.gcode", NULL);
+  g_autofree char *minisign = g_find_program_in_path ("minisign");
+  g_autofree char *job_id = g_uuid_string_random ();
+  g_autofree char *not_before = iso_time (g_get_real_time () / G_USEC_PER_SEC - 60);
+  g_autofree char *not_after = iso_time (g_get_real_time () / G_USEC_PER_SEC + 3600);
+  g_autofree char *manifest = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *key_id = NULL;
+  g_autoptr(GFile) job_file = g_file_new_for_path (job_path);
+  g_autoptr(GFile) unsigned_file = g_file_new_for_path (unsigned_path);
+  DroverWindow *window;
+  DroverSendJobWindow *send;
+  GtkWidget *button;
+  PickWait pick = { 0 };
+
+  g_assert_no_error (error);
+  if (minisign == NULL)
+    {
+      g_test_skip ("minisign is not installed (apt install minisign)");
+      return;
+    }
+
+  g_settings_reset (settings, "demo-farm");
+  window = open_window ();
+
+  /* No farm: nothing to send to, and the button says so. */
+  button = find_descendant (GTK_WIDGET (window), is_action_button, "win.send-job");
+  g_assert_nonnull (button);
+  g_assert_false (gtk_widget_is_sensitive (button));
+  g_assert_nonnull (strstr (gtk_widget_get_tooltip_text (button), "Open your farm or the demo farm first"));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.open-demo", NULL));
+  if (!drover_test_iterate_until (page_is_fleet, window, 40000))
+    {
+      g_autofree char *shown = drover_test_visible_text (GTK_WIDGET (window));
+
+      g_error ("The demo farm did not open; the window shows “%s”:\n%s", drover_window_get_visible_page_name (window), shown);
+    }
+  g_assert_true (drover_test_iterate_until (ledger_open, NULL, 20000));
+  g_assert_true (drover_test_iterate_until (every_connector_heard, drover_application_get_fleet (app), 40000));
+  g_assert_true (gtk_widget_is_sensitive (button));
+
+  /* A signer's key, made by minisign, and trusted. */
+  run_minisign ((const char * const[]) { minisign, "-G", "-W", "-p", public_path, "-s", secret_path, NULL });
+  {
+    g_autoptr(DroverTrustStore) trust = drover_trust_store_load (NULL, &error);
+    g_autoptr(DroverPublicKey) key = NULL;
+
+    g_assert_no_error (error);
+    key = drover_public_key_new_from_file (public_path, &error);
+    g_assert_no_error (error);
+    key_id = drover_public_key_dup_id (key);
+    g_assert_true (drover_trust_store_add (trust, "Test Signer (CI)", key, &error));
+    g_assert_no_error (error);
+    g_assert_true (drover_trust_store_save (trust, &error));
+    g_assert_no_error (error);
+  }
+
+  /* A job for the whole fleet, valid for the next hour. */
+  g_assert_true (g_file_set_contents (job_path, send_gcode, -1, NULL));
+  manifest = g_strdup_printf ("{\"drover\":1,\"job\":\"%s\",\"printers\":[\"*\"],\"not_before\":\"%s\",\"not_after\":\"%s\"}",
+                              job_id, not_before, not_after);
+  run_minisign ((const char * const[]) { minisign, "-S", "-s", secret_path, "-m", job_path, "-t", manifest, NULL });
+  g_assert_true (g_file_test (signature_path, G_FILE_TEST_EXISTS));
+
+  send = drover_send_job_window_new (GTK_WINDOW (window), app);
+  drover_send_job_window_load_file (send, job_file);
+  gtk_window_present (GTK_WINDOW (send));
+  wait_for_send_page (send, "review");
+
+  /* The verdict in words: who signed it, which job, for whom. */
+  text = drover_test_visible_text (GTK_WIDGET (send));
+  g_assert_nonnull (strstr (text, "Signed by Test Signer (CI)"));
+  g_assert_nonnull (strstr (text, key_id));
+  g_assert_nonnull (strstr (text, job_id));
+  g_assert_nonnull (strstr (text, "any printer of the farm"));
+  g_assert_nonnull (strstr (text, "Signed and Checked"));
+
+  /* A fleet job picks nobody by itself; nothing goes until a printer is
+   * picked and the plate confirmed. */
+  button = find_descendant (GTK_WIDGET (send), is_action_button, "send.send");
+  g_assert_nonnull (button);
+  g_assert_false (gtk_widget_is_sensitive (button));
+  g_assert_nonnull (strstr (text, "Pick the printers to send the job to"));
+
+  pick.window = send;
+  if (!drover_test_iterate_until (picked_http_printer, &pick, 60000))
+    {
+      g_autofree char *shown = drover_test_visible_text (GTK_WIDGET (send));
+
+      g_error ("No Klipper or OctoPrint printer could take the job; the window shows:\n%s", shown);
+    }
+  g_test_message ("sending to %s", pick.picked);
+  wait_for_text (GTK_WIDGET (send), "Confirm that the plates are clear", 5000);
+  g_assert_false (gtk_widget_is_sensitive (button));
+
+  gtk_check_button_set_active (GTK_CHECK_BUTTON (find_descendant (GTK_WIDGET (send), is_plate_check, NULL)), TRUE);
+  g_assert_true (drover_test_iterate_until (widget_is_sensitive, button, 5000));
+  g_assert_cmpstr (gtk_button_get_label (GTK_BUTTON (button)), ==, "_Send to 1 Printer");
+  g_assert_true (drover_test_iterate_until (send_window_settled, send, 5000));
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (send)), "send-job-review");
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (send), "send.send", NULL));
+  wait_for_send_page (send, "sending");
+  wait_for_text (GTK_WIDGET (send), "Sent to 1 printer.", 30000);
+  wait_for_text (GTK_WIDGET (send), "Sent; the printer starts it", 5000);
+  g_assert_true (drover_test_iterate_until (send_window_settled, send, 5000));
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (send)), "send-job");
+
+  gtk_window_close (GTK_WINDOW (send));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (drover_test_find_toplevel (DROVER_TYPE_SEND_JOB_WINDOW));
+
+  /* The printer's Jobs tab lists it, from the ledger. */
+  {
+    GtkWidget *grid = find_grid (GTK_WIDGET (window));
+    GListModel *model = G_LIST_MODEL (gtk_grid_view_get_model (GTK_GRID_VIEW (grid)));
+    GtkWidget *page = find_descendant (GTK_WIDGET (window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PRINTER_PAGE));
+    GtkWidget *stack = find_descendant (page, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK));
+    GtkWidget *jobs;
+    guint position = G_MAXUINT;
+
+    for (guint i = 0; i < g_list_model_get_n_items (model) && position == G_MAXUINT; i++)
+      {
+        g_autoptr(DroverPrinter) printer = g_list_model_get_item (model, i);
+
+        if (g_str_equal (drover_printer_get_id (printer), pick.picked))
+          position = i;
+      }
+    g_assert_cmpuint (position, !=, G_MAXUINT);
+    g_signal_emit_by_name (grid, "activate", position);
+    adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "jobs");
+    jobs = adw_view_stack_get_child_by_name (ADW_VIEW_STACK (stack), "jobs");
+    wait_for_text (jobs, "bracket.gcode", 10000);
+    wait_for_text (jobs, job_id, 5000);
+    wait_for_text (jobs, "signed by Test Signer (CI)", 5000);
+    wait_for_text (jobs, "Sent\n", 5000);
+    g_assert_true (drover_test_iterate_until (page_settled, page, 5000));
+    drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "printer-jobs");
+    adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "status");
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
+  }
+
+  /* A file without a signature: refused, in the gate's words. */
+  g_assert_true (g_file_set_contents (unsigned_path, send_gcode, -1, NULL));
+  send = drover_send_job_window_new (GTK_WINDOW (window), app);
+  drover_send_job_window_load_file (send, unsigned_file);
+  gtk_window_present (GTK_WINDOW (send));
+  wait_for_send_page (send, "refused");
+  g_free (text);
+  text = drover_test_visible_text (GTK_WIDGET (send));
+  g_assert_nonnull (strstr (text, "The Job Is Not Signed"));
+  g_assert_nonnull (strstr (text, "“unsigned.gcode” is not signed: there is no “unsigned.gcode.minisig” beside it."));
+  g_assert_nonnull (strstr (text, "Choose _Another File…"));
+  g_assert_true (drover_test_iterate_until (send_window_settled, send, 5000));
+  drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (send)), "send-job-unsigned");
+
+  /* Signed by a key the farm does not trust: its id, and where to trust
+   * it; once trusted, the same file checks out. */
+  {
+    g_autofree char *stranger_public = g_build_filename (dir, "stranger.pub", NULL);
+    g_autofree char *stranger_secret = g_build_filename (dir, "stranger.key", NULL);
+    g_autofree char *stranger_path = g_build_filename (dir, "stranger.gcode", NULL);
+    g_autofree char *stranger_signature = g_strconcat (stranger_path, ".minisig", NULL);
+    g_autofree char *stranger_id = NULL;
+    g_autofree char *stranger_job = g_uuid_string_random ();
+    g_autofree char *stranger_manifest = NULL;
+    g_autoptr(GFile) stranger_file = g_file_new_for_path (stranger_path);
+    g_autoptr(DroverPublicKey) stranger_key = NULL;
+    GtkWidget *preferences;
+
+    run_minisign ((const char * const[]) { minisign, "-G", "-W", "-p", stranger_public, "-s", stranger_secret, NULL });
+    stranger_key = drover_public_key_new_from_file (stranger_public, &error);
+    g_assert_no_error (error);
+    stranger_id = drover_public_key_dup_id (stranger_key);
+    g_assert_true (g_file_set_contents (stranger_path, send_gcode, -1, NULL));
+    stranger_manifest = g_strdup_printf ("{\"drover\":1,\"job\":\"%s\",\"printers\":[\"*\"],\"not_before\":\"%s\","
+                                         "\"not_after\":\"%s\"}", stranger_job, not_before, not_after);
+    run_minisign ((const char * const[]) { minisign, "-S", "-s", stranger_secret, "-m", stranger_path,
+                                           "-t", stranger_manifest, NULL });
+
+    drover_send_job_window_load_file (send, stranger_file);
+    wait_for_send_page (send, "refused");
+    g_free (text);
+    text = drover_test_visible_text (GTK_WIDGET (send));
+    g_assert_nonnull (strstr (text, "Signed by an Untrusted Key"));
+    g_assert_nonnull (strstr (text, stranger_id));
+    g_assert_nonnull (strstr (text, "Trusted _Keys…"));
+    g_assert_true (drover_test_iterate_until (send_window_settled, send, 5000));
+    drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (send)), "send-job-untrusted");
+
+    /* Preferences opens where keys are trusted. */
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (send), "send.trusted-keys", NULL));
+    g_assert_true (iterate_until (has_toplevel_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PREFERENCES_WINDOW)));
+    preferences = drover_test_find_toplevel (DROVER_TYPE_PREFERENCES_WINDOW);
+    g_assert_cmpstr (adw_preferences_window_get_visible_page_name (ADW_PREFERENCES_WINDOW (preferences)), ==, "signing");
+    gtk_window_destroy (GTK_WINDOW (preferences));
+
+    {
+      g_autoptr(DroverTrustStore) trust = drover_trust_store_load (NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_true (drover_trust_store_add (trust, "Stranger", stranger_key, &error));
+      g_assert_true (drover_trust_store_save (trust, &error));
+      g_assert_no_error (error);
+    }
+    g_assert_true (gtk_widget_activate_action (GTK_WIDGET (send), "send.check-again", NULL));
+    wait_for_send_page (send, "review");
+    wait_for_text (GTK_WIDGET (send), "Signed by Stranger", 5000);
+
+    g_unlink (stranger_public);
+    g_unlink (stranger_secret);
+    g_unlink (stranger_path);
+    g_unlink (stranger_signature);
+  }
+
+  /* Escape closes it. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (send), "window.close", NULL));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_null (drover_test_find_toplevel (DROVER_TYPE_SEND_JOB_WINDOW));
+
+  /* The farm gone, sending is off again. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.close-demo", NULL));
+  button = find_descendant (GTK_WIDGET (window), is_action_button, "win.send-job");
+  g_assert_false (gtk_widget_is_sensitive (button));
+
+  close_window (window);
+  g_free (pick.picked);
+  g_unlink (public_path);
+  g_unlink (secret_path);
+  g_unlink (job_path);
+  g_unlink (signature_path);
+  g_unlink (unsigned_path);
+  g_rmdir (dir);
+}
+
 static void
 test_window_about_and_shortcuts (void)
 {
@@ -1088,6 +1506,7 @@ main (int   argc,
   g_test_add_func ("/window/first-run", test_window_first_run);
   g_test_add_func ("/window/demo-farm", test_window_demo_farm);
   g_test_add_func ("/window/alerts", test_window_alerts);
+  g_test_add_func ("/window/send-job", test_window_send_job);
   g_test_add_func ("/window/card-follows-printer", test_window_card_follows_printer);
   g_test_add_func ("/window/about-and-shortcuts", test_window_about_and_shortcuts);
   g_test_add_func ("/window/configured-farm", test_window_configured_farm);
