@@ -2,7 +2,7 @@
  *
  * The payloads are quoted from docs/protocol.md and from the reference
  * pages (shared/reference/moonraker.md §2, octoprint.md §1-2,
- * bambu-anycubic.md A3); where a page builds an example rather than quoting
+ * bambu-anycubic.md A3 and B2-B5); where a page builds an example rather than quoting
  * one, the test says so.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -1107,6 +1107,514 @@ test_bambu_malformed (void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Anycubic (bambu-anycubic.md B2-B5)                                  */
+
+#define ANYCUBIC_ID     "9347a110c5423fe412ce45533bfc10e6"
+#define ANYCUBIC_PUBLIC "anycubic/anycubicCloud/v1/printer/public/20021/" ANYCUBIC_ID "/"
+#define ANYCUBIC_TOPIC  ANYCUBIC_PUBLIC "tempature/report"
+#define ANYCUBIC_SERVER "anycubic/anycubicCloud/v1/server/printer/20021/" ANYCUBIC_ID "/"
+
+/* kobra-unleashed main.py's example, verbatim, on the topic it names. */
+static const char anycubic_tempature_example[] =
+  "{\n"
+  "  \"type\": \"tempature\",\n"
+  "  \"action\": \"auto\",\n"
+  "  \"msgid\": \"c548672e-7b80-4759-ad1b-96078491fcfb\",\n"
+  "  \"state\": \"done\",\n"
+  "  \"timestamp\": 1705245340137,\n"
+  "  \"code\": 200,\n"
+  "  \"msg\": \"\",\n"
+  "  \"data\": {\n"
+  "    \"curr_hotbed_temp\": 20,\n"
+  "    \"curr_nozzle_temp\": 20,\n"
+  "    \"target_hotbed_temp\": 0,\n"
+  "    \"target_nozzle_temp\": 0\n"
+  "  }\n"
+  "}\n";
+
+/* The envelope of B3 around B4's `print` fields, as drover-sim writes it. */
+static char *
+anycubic_report (const char *type,
+                 const char *action,
+                 const char *state,
+                 const char *msg,
+                 const char *data)
+{
+  return g_strdup_printf ("{\"type\":\"%s\",\"action\":\"%s\",\"msgid\":\"3f1b6c1e-5d0a-4c43-9d55-0d7a3f0f8e21\","
+                          "\"state\":\"%s\",\"timestamp\":1705245340137,\"code\":200,\"msg\":\"%s\",\"data\":%s}",
+                          type, action, state, msg, data);
+}
+
+static void
+test_anycubic_reports (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+
+  g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_TOPIC, anycubic_tempature_example, &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, ANYCUBIC_ID);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET);
+  g_assert_cmpfloat (update.hotend_temperature, ==, 20.0);
+  g_assert_cmpfloat (update.bed_temperature, ==, 20.0);
+  g_assert_cmpfloat (update.hotend_target, ==, 0.0);
+  g_assert_cmpfloat (update.bed_target, ==, 0.0);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* The LAN broker of a Kobra 3: the same report, a model id of 20024 and
+   * a timestamp since boot (Rinkhals' 100107). */
+  g_assert_cmpint (decode (drover_decode_anycubic,
+                           "anycubic/anycubicCloud/v1/printer/public/20024/0f3c11aa/tempature/report",
+                           "{\"type\":\"tempature\",\"action\":\"auto\",\"msgid\":\"m\",\"state\":\"done\",\"timestamp\":100107,"
+                           "\"code\":200,\"msg\":\"\",\"data\":{\"curr_hotbed_temp\":59.5,\"curr_nozzle_temp\":212,"
+                           "\"target_hotbed_temp\":60,\"target_nozzle_temp\":215}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "0f3c11aa");
+  g_assert_cmpfloat (update.bed_temperature, ==, 59.5);
+  g_assert_cmpfloat (update.hotend_target, ==, 215.0);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* lastWill: online, then the will. */
+  {
+    g_autofree char *online = anycubic_report ("lastWill", "onlineReport", "online", "", "null");
+    g_autofree char *offline = anycubic_report ("lastWill", "onlineReport", "offline", "", "null");
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "lastWill/report", online, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE);
+    g_assert_true (update.online);
+    drover_update_clear (&update);
+    g_clear_pointer (&key, g_free);
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "lastWill/report", offline, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_ONLINE | DROVER_UPDATE_STATE);
+    g_assert_false (update.online);
+    g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_OFFLINE);
+    drover_update_clear (&update);
+    g_clear_pointer (&key, g_free);
+  }
+
+  /* status: free is idle; busy says less than the print reports. */
+  {
+    g_autofree char *free_report = anycubic_report ("status", "workReport", "free", "", "null");
+    g_autofree char *busy_report = anycubic_report ("status", "workReport", "busy", "", "null");
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "status/report", free_report, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT);
+    g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_IDLE);
+    drover_update_clear (&update);
+    g_clear_pointer (&key, g_free);
+
+    assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "status/report", busy_report, DROVER_DECODE_IGNORED);
+  }
+
+  /* info (Rinkhals, Kobra 3 in LAN mode; its trailing commas left out). */
+  g_assert_cmpint (decode (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/20024/0f3c11aa/info/report",
+                           "{\"type\":\"info\",\"action\":\"report\",\"timestamp\":100107,"
+                           "\"msgid\":\"747b3bf5-6c54-45a7-97bb-67507d78d160\",\"state\":\"done\",\"code\":200,\"msg\":\"done\","
+                           "\"data\":{\"printerName\":\"My Kobra 3\",\"urls\":{\"fileUploadurl\":\"http://192.0.2.7:18910/gcode_upload?s=x\","
+                           "\"rtspUrl\":\"http://192.0.2.7:18088/flv\"},\"project\":null,\"model\":\"Anycubic Kobra 3\","
+                           "\"ip\":\"192.0.2.7\",\"version\":\"2.3.5.3\",\"state\":\"free\",\"temp\":{\"curr_hotbed_temp\":23,"
+                           "\"curr_nozzle_temp\":28,\"target_hotbed_temp\":0,\"target_nozzle_temp\":0},\"print_speed_mode\":2,"
+                           "\"fan_speed_pct\":0,\"aux_fan_speed_pct\":0,\"box_fan_level\":0}}",
+                           &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpuint (update.fields, ==,
+                    DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT |
+                    DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                    DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET);
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_IDLE);
+  g_assert_cmpfloat (update.hotend_temperature, ==, 28.0);
+  g_assert_cmpfloat (update.bed_temperature, ==, 23.0);
+  drover_update_clear (&update);
+}
+
+static void
+test_anycubic_print (void)
+{
+  static const char job[] =
+    "{\"taskid\":\"492102245\",\"filename\":\"bracket_v3_ASA.gcode\",\"filepath\":\"/\",\"progress\":42,"
+    "\"curr_layer\":51,\"total_layers\":120,\"print_time\":35,\"remain_time\":49,\"supplies_usage\":504}";
+  static const struct {
+    const char         *action;
+    const char         *state;
+    DroverPrinterState  printer_state;
+  } cases[] = {
+    { "start",  "checking",   DROVER_PRINTER_STATE_PRINTING },
+    { "start",  "preheating", DROVER_PRINTER_STATE_PRINTING },
+    { "start",  "printing",   DROVER_PRINTER_STATE_PRINTING },
+    { "pause",  "pausing",    DROVER_PRINTER_STATE_PAUSED },
+    { "pause",  "paused",     DROVER_PRINTER_STATE_PAUSED },
+    { "resume", "resuming",   DROVER_PRINTER_STATE_PRINTING },
+    { "resume", "resumed",    DROVER_PRINTER_STATE_PRINTING },
+    { "start",  "finished",   DROVER_PRINTER_STATE_IDLE },
+    { "stop",   "stopping",   DROVER_PRINTER_STATE_IDLE },
+    { "stop",   "stoped",     DROVER_PRINTER_STATE_IDLE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *payload = anycubic_report ("print", cases[i].action, cases[i].state, "", job);
+      DroverUpdate update = { 0 };
+      g_autofree char *key = NULL;
+
+      g_test_message ("%s", payload);
+      g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", payload, &key, &update),
+                       ==, DROVER_DECODE_OK);
+      g_assert_cmpuint (update.fields, ==,
+                        DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT | DROVER_UPDATE_CURRENT_FILE |
+                        DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT);
+      g_assert_cmpint (update.state, ==, cases[i].printer_state);
+      g_assert_cmpstr (update.current_file, ==, "bracket_v3_ASA.gcode");
+      g_assert_cmpfloat_with_epsilon (update.progress, 0.42, EPSILON);
+      g_assert_cmpint (update.time_left, ==, 49 * 60);
+      g_assert_null (update.error_text);
+      drover_update_clear (&update);
+    }
+
+  /* Downloading: the progress is the download's, not the print's. */
+  {
+    g_autofree char *payload = anycubic_report ("print", "start", "downloading", "",
+                                                "{\"taskid\":\"492102245\",\"progress\":37}");
+    DroverUpdate update = { 0 };
+    g_autofree char *key = NULL;
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", payload, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT);
+    g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_PRINTING);
+    drover_update_clear (&update);
+  }
+
+  /* Failed: the reason is the envelope's msg; without one, the code. */
+  {
+    g_autofree char *payload = anycubic_report ("print", "start", "failed", "filament broken", "{\"taskid\":\"4\"}");
+    DroverUpdate update = { 0 };
+    g_autofree char *key = NULL;
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", payload, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==, DROVER_UPDATE_STATE | DROVER_UPDATE_ERROR_TEXT);
+    g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_ERROR);
+    g_assert_cmpstr (update.error_text, ==, "filament broken");
+    drover_update_clear (&update);
+    g_clear_pointer (&key, g_free);
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report",
+                             "{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"m\",\"state\":\"failed\","
+                             "\"timestamp\":1,\"code\":10107,\"msg\":\"\",\"data\":null}",
+                             &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpstr (update.error_text, ==, "Anycubic error 10107");
+    drover_update_clear (&update);
+  }
+
+  /* updated: temperatures now, and the new targets under settings. */
+  {
+    g_autofree char *payload = anycubic_report ("print", "update", "updated", "",
+                                                "{\"taskid\":\"492102245\",\"curr_hotbed_temp\":58,\"curr_nozzle_temp\":209,"
+                                                "\"settings\":{\"target_hotbed_temp\":60,\"target_nozzle_temp\":211,"
+                                                "\"fan_speed_pct\":100,\"print_speed_pct\":100,\"print_speed_mode\":2}}");
+    DroverUpdate update = { 0 };
+    g_autofree char *key = NULL;
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", payload, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpuint (update.fields, ==,
+                      DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                      DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET);
+    g_assert_cmpfloat (update.hotend_target, ==, 211.0);
+    g_assert_cmpfloat (update.bed_temperature, ==, 58.0);
+    drover_update_clear (&update);
+  }
+
+  /* remain_time -1 (kobra-unleashed's "not known yet"). */
+  {
+    g_autofree char *payload = anycubic_report ("print", "start", "preheating", "", "{\"progress\":0,\"remain_time\":-1}");
+    DroverUpdate update = { 0 };
+    g_autofree char *key = NULL;
+
+    g_assert_cmpint (decode (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", payload, &key, &update),
+                     ==, DROVER_DECODE_OK);
+    g_assert_cmpint (update.time_left, ==, -1);
+    g_assert_true (update.fields & DROVER_UPDATE_TIME_LEFT);
+    drover_update_clear (&update);
+  }
+}
+
+static void
+test_anycubic_file_lists (void)
+{
+  DroverEvent *event;
+  DroverFileInfo *info;
+
+  /* HAC files.py's fields; a folder is not a file. */
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_PUBLIC "file/report",
+                        "{\"type\":\"file\",\"action\":\"listLocal\",\"msgid\":\"9f3e\",\"state\":\"done\","
+                        "\"timestamp\":1709012345678,\"code\":200,\"msg\":\"\",\"data\":{\"records\":["
+                        "{\"filename\":\"benchy.gcode\",\"timestamp\":1708963200,\"size\":10573,\"is_dir\":false},"
+                        "{\"filename\":\"hacked_machine_readme.gcode\",\"timestamp\":1709012345000,\"size\":245,\"is_dir\":false},"
+                        "{\"filename\":\"parts\",\"is_dir\":true},"
+                        "{\"filename\":\"old.gcode\",\"is_dir\":0}]}}",
+                        DROVER_EVENT_FILE_LIST);
+  g_assert_cmpstr (event->origin, ==, "local");
+  g_assert_cmpuint (event->files->len, ==, 3);
+  info = g_ptr_array_index (event->files, 0);
+  g_assert_cmpstr (info->name, ==, "benchy.gcode");
+  g_assert_cmpint (info->size, ==, 10573);
+  g_assert_cmpint (info->modified, ==, 1708963200);
+  info = g_ptr_array_index (event->files, 1);
+  g_assert_cmpstr (info->name, ==, "hacked_machine_readme.gcode");
+  /* Milliseconds are read as such. */
+  g_assert_cmpint (info->modified, ==, 1709012345);
+  info = g_ptr_array_index (event->files, 2);
+  g_assert_cmpstr (info->name, ==, "old.gcode");
+  g_assert_cmpint (info->size, ==, -1);
+  g_assert_cmpint (info->modified, ==, -1);
+  g_assert_null (info->sha256);
+  drover_event_unref (event);
+
+  /* The USB drive's list says so, and an empty one is a list too. */
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_PUBLIC "file/report",
+                        "{\"type\":\"file\",\"action\":\"listUdisk\",\"msgid\":\"9f3f\",\"state\":\"done\","
+                        "\"timestamp\":1709012345678,\"code\":200,\"msg\":\"\",\"data\":{\"records\":[]}}",
+                        DROVER_EVENT_FILE_LIST);
+  g_assert_cmpstr (event->origin, ==, "udisk");
+  g_assert_cmpuint (event->files->len, ==, 0);
+  drover_event_unref (event);
+
+  /* A deletion answered says nothing more than the next list will. */
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "file/report",
+                  "{\"type\":\"file\",\"action\":\"deleteLocal\",\"msgid\":\"9f40\",\"state\":\"success\","
+                  "\"timestamp\":1709012345678,\"code\":200,\"msg\":\"\",\"data\":null}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "file/report",
+                  "{\"type\":\"file\",\"action\":\"listLocal\",\"msgid\":\"9f41\",\"state\":\"failed\","
+                  "\"timestamp\":1709012345678,\"code\":200,\"msg\":\"busy\",\"data\":null}",
+                  DROVER_DECODE_IGNORED);
+}
+
+static void
+test_anycubic_orders (void)
+{
+  DroverEvent *event;
+
+  /* kobra-unleashed's print_remote_file, as it publishes it: json.dumps
+   * with every "/" escaped, on …/server/printer/<model>/<id>/print/start. */
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "print/start",
+                        "{\"data\": {\"md5\": \"943c0dff568dd508e21af2d894bb6b49\", "
+                        "\"url\": \"http:\\/\\/127.0.0.9:8000\\/message.txt\", \"filesize\": 245, "
+                        "\"filename\": \"hacked_machine_readme.gcode\", \"filetype\": 0, \"taskid\": \"4711\", "
+                        "\"task_mode\": 1}, \"msgid\": \"0b5a7d3e-1c2f-4e3a-9b8c-7d6e5f4a3b2c\", "
+                        "\"timestamp\": 1709012345678, \"type\": \"print\", \"action\": \"start\"}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "start");
+  g_assert_cmpstr (event->file, ==, "hacked_machine_readme.gcode");
+  g_assert_cmpstr (event->url, ==, "http://127.0.0.9:8000/message.txt");
+  g_assert_cmpstr (event->request_id, ==, "0b5a7d3e-1c2f-4e3a-9b8c-7d6e5f4a3b2c");
+  drover_event_unref (event);
+
+  /* Rinkhals' minimal start on the LAN slicer topic: a file already there. */
+  event = assert_event (drover_decode_anycubic,
+                        "anycubic/anycubicCloud/v1/slicer/printer/20024/" ANYCUBIC_ID "/print",
+                        "{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"02fd3987-a2ff-244e-7c95-7fe257a9ef70\","
+                        "\"timestamp\":1660201929871,\"data\":{\"taskid\":\"-1\","
+                        "\"filename\":\"test_model/FlexibleShark-41m.gcode\",\"filetype\":1}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "start");
+  g_assert_cmpstr (event->file, ==, "test_model/FlexibleShark-41m.gcode");
+  g_assert_null (event->url);
+  drover_event_unref (event);
+
+  /* Rinkhals' stop; K2T's pause and cancel (a cancel is a stop). */
+  event = assert_event (drover_decode_anycubic, "anycubic/anycubicCloud/v1/web/printer/20024/" ANYCUBIC_ID "/print",
+                        "{\"type\":\"print\",\"action\":\"stop\",\"timestamp\":1733337112202,"
+                        "\"msgid\":\"07fe2ea0-b26e-11ef-94d0-7925260ebe40\",\"data\":{\"taskid\":\"-1\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "stop");
+  g_assert_cmpstr (event->request_id, ==, "07fe2ea0-b26e-11ef-94d0-7925260ebe40");
+  drover_event_unref (event);
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "pause",
+                        "{\"type\": \"print\", \"action\": \"pause\", \"data\": {\"taskid\": \"4711\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "pause");
+  g_assert_null (event->request_id);
+  drover_event_unref (event);
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "print/resume",
+                        "{\"type\": \"print\", \"action\": \"resume\", \"msgid\": \"r1\", \"data\": {\"taskid\": \"4711\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "resume");
+  drover_event_unref (event);
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "print/cancel",
+                        "{\"type\": \"print\", \"action\": \"cancel\", \"data\": {\"taskid\": \"4711\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "stop");
+  drover_event_unref (event);
+
+  /* K2T's ota/update: the other URL fetch. */
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "ota/update",
+                        "{\"type\":\"ota\",\"action\":\"update\",\"msgid\":\"o1\",\"timestamp\":1709012345678,"
+                        "\"data\":{\"firmware_url\":\"http://127.0.0.9:8000/fw.swu\",\"firmware_md5\":\"00\","
+                        "\"firmware_version\":\"9.9.9\",\"firmware_name\":\"fw.swu\",\"firmware_size\":1,\"force_update\":1}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "ota");
+  g_assert_cmpstr (event->url, ==, "http://127.0.0.9:8000/fw.swu");
+  drover_event_unref (event);
+
+  /* K2T's deleteLocal, with its folder. */
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "file/deleteLocal",
+                        "{\"type\": \"file\", \"action\": \"deleteLocal\", \"msgid\": \"d1\", "
+                        "\"data\": {\"path\": \"/parts/\", \"filename\": \"benchy.gcode\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->command, ==, "delete");
+  g_assert_cmpstr (event->file, ==, "parts/benchy.gcode");
+  g_assert_cmpstr (event->origin, ==, "local");
+  drover_event_unref (event);
+  event = assert_event (drover_decode_anycubic, ANYCUBIC_SERVER "file/deleteUdisk",
+                        "{\"type\": \"file\", \"action\": \"deleteUdisk\", \"data\": {\"path\": \"/\", \"filename\": \"a.gcode\"}}",
+                        DROVER_EVENT_ORDER);
+  g_assert_cmpstr (event->file, ==, "a.gcode");
+  g_assert_cmpstr (event->origin, ==, "udisk");
+  drover_event_unref (event);
+
+  /* Asking is not ordering: lists (K2T, kobra-unleashed), queries, lights. */
+  assert_refused (drover_decode_anycubic, ANYCUBIC_SERVER "file/listLocal",
+                  "{\"data\": {\"task_mode\": 2}, \"msgid\": \"l1\", \"timestamp\": 1709012345678, "
+                  "\"type\": \"file\", \"action\": \"listLocal\"}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/slicer/printer/20024/" ANYCUBIC_ID "/info",
+                  "{\"type\":\"info\",\"action\":\"query\",\"msgid\":\"02fd3987-a2ff-244e-7c95-7fe257a9ef70\","
+                  "\"timestamp\":1660201929871}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/web/printer/20024/" ANYCUBIC_ID "/light",
+                  "{\"type\":\"light\",\"action\":\"control\",\"timestamp\":1733258023447,"
+                  "\"msgid\":\"e36be270-b1b5-11ef-8e80-67dea82d3a00\",\"data\":{\"type\":3,\"status\":1,\"brightness\":100}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/web/printer/20024/" ANYCUBIC_ID "/video",
+                  "{\"type\":\"video\",\"action\":\"startCapture\",\"timestamp\":1660201929871,"
+                  "\"msgid\":\"02fd3987-a2ff-244e-7c95-7fe257a9ef70\",\"data\":null}",
+                  DROVER_DECODE_IGNORED);
+}
+
+static void
+test_anycubic_malformed (void)
+{
+  static const char *reports[] = {
+    /* The type is the topic's. */
+    "{\"type\":\"print\",\"action\":\"auto\",\"msgid\":\"m\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":20}}",
+    /* Envelope members of the wrong type, or missing. */
+    "{\"action\":\"auto\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":1,\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"msgid\":7,\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"timestamp\":\"now\",\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"timestamp\":-5,\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"code\":\"200\",\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"msg\":[],\"data\":{\"curr_nozzle_temp\":20}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":[20,20,0,0]}",
+    /* Values Drover reads, wrong. */
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":null}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":\"20\"}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":null}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":{\"curr_hotbed_temp\":4000}}",
+    "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":{\"target_nozzle_temp\":1e999}}",
+    "[{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\"}]",
+    "\"tempature\"",
+  };
+  static const char *prints[] = {
+    "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printing\",\"data\":{\"progress\":142}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printing\",\"data\":{\"progress\":\"42\"}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printing\",\"data\":{\"remain_time\":1e12}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printing\",\"data\":{\"filename\":7}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printing\",\"data\":\"job\"}",
+    "{\"type\":\"print\",\"action\":\"update\",\"state\":\"updated\",\"data\":{\"settings\":[]}}",
+    "{\"type\":\"print\",\"action\":\"update\",\"state\":\"updated\"}",
+  };
+  static const char *files[] = {
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":{}}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[\"a.gcode\"]}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[{\"filename\":\"a.gcode\"}]}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[{\"filename\":\"\",\"is_dir\":false}]}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[{\"filename\":\"a\",\"is_dir\":2}]}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[{\"filename\":\"a\",\"is_dir\":false,\"size\":-1}]}}",
+    "{\"type\":\"file\",\"action\":\"listLocal\",\"state\":\"done\",\"data\":{\"records\":[{\"filename\":\"a\",\"is_dir\":false,\"size\":\"1\"}]}}",
+  };
+  static const char *orders[] = {
+    "{\"type\":\"print\",\"action\":\"start\",\"data\":{\"url\":\"http://127.0.0.9/x\"}}",
+    "{\"type\":\"print\",\"action\":\"start\"}",
+    "{\"type\":\"print\",\"action\":\"start\",\"data\":{\"filename\":\"a.gcode\",\"url\":7}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"data\":{\"filename\":[\"a.gcode\"]}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"data\":[]}",
+    "{\"type\":\"ota\",\"action\":\"update\",\"data\":{\"firmware_url\":{}}}",
+    "{\"type\":\"file\",\"action\":\"deleteLocal\",\"data\":{\"path\":\"/\"}}",
+    "{\"action\":\"start\",\"data\":{\"filename\":\"a.gcode\"}}",
+    "{\"type\":\"print\",\"action\":\"start\",\"msgid\":5,\"data\":{\"filename\":\"a.gcode\"}}",
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (reports); i++)
+    assert_refused (drover_decode_anycubic, ANYCUBIC_TOPIC, reports[i], DROVER_DECODE_MALFORMED);
+  for (guint i = 0; i < G_N_ELEMENTS (prints); i++)
+    assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report", prints[i], DROVER_DECODE_MALFORMED);
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "file/report", files[i], DROVER_DECODE_MALFORMED);
+  for (guint i = 0; i < G_N_ELEMENTS (orders); i++)
+    assert_refused (drover_decode_anycubic, ANYCUBIC_SERVER "print/start", orders[i], DROVER_DECODE_MALFORMED);
+
+  /* Truncated anywhere: refused whole. */
+  for (gsize length = 0; length < strlen (anycubic_tempature_example) - 1; length++)
+    assert_refused_bytes (drover_decode_anycubic, ANYCUBIC_TOPIC,
+                          (const guint8 *) anycubic_tempature_example, length, DROVER_DECODE_MALFORMED);
+
+  /* Misspelled: a type, action or state Drover does not know says nothing.
+   * The API's own spelling is `tempature`; `temperature` is someone else's. */
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "temperature/report",
+                  "{\"type\":\"temperature\",\"action\":\"auto\",\"msgid\":\"m\",\"state\":\"done\",\"timestamp\":1,"
+                  "\"code\":200,\"msg\":\"\",\"data\":{\"curr_hotbed_temp\":20,\"curr_nozzle_temp\":20}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_TOPIC,
+                  "{\"type\":\"tempature\",\"action\":\"automatic\",\"state\":\"done\",\"data\":{\"curr_nozzle_temp\":20}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_TOPIC,
+                  "{\"type\":\"tempature\",\"action\":\"auto\",\"state\":\"done\",\"data\":{\"curr_nozle_temp\":20}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report",
+                  "{\"type\":\"print\",\"action\":\"start\",\"state\":\"printng\",\"data\":{\"progress\":42}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "lastWill/report",
+                  "{\"type\":\"lastWill\",\"action\":\"onlineReport\",\"state\":\"onlin\"}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "print/report",
+                  "{\"type\":\"print\",\"action\":\"getSliceParam\",\"state\":\"done\",\"data\":{\"slice_param\":{}}}",
+                  DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, ANYCUBIC_PUBLIC "multiColorBox/report",
+                  "{\"type\":\"multiColorBox\",\"action\":\"getInfo\",\"state\":\"success\",\"data\":{\"multi_color_box\":[]}}",
+                  DROVER_DECODE_IGNORED);
+
+  /* Topics that are not this dialect's, or name no printer. */
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/20021//tempature/report",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/kobra/" ANYCUBIC_ID "/tempature/report",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/20021/" ANYCUBIC_ID "/tempature/report/x",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/app/20021/" ANYCUBIC_ID "/tempature/report",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/20021/" ANYCUBIC_ID "/tempature",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v2/printer/public/20021/" ANYCUBIC_ID "/tempature/report",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
+}
+
+/* ------------------------------------------------------------------ */
 /* What every decoder does alike                                       */
 
 static const struct {
@@ -1119,6 +1627,7 @@ static const struct {
   { "moonraker", drover_decode_moonraker, MOONRAKER_TOPIC,                       moonraker_full_example },
   { "octoprint", drover_decode_octoprint, "octoPrint/mk3s-07/temperature/tool0", "{\"actual\": 65.3, \"target\": 210.0}" },
   { "bambu",     drover_decode_bambu,     BAMBU_TOPIC,                           bambu_p1p_push_all },
+  { "anycubic",  drover_decode_anycubic,  ANYCUBIC_TOPIC,                        anycubic_tempature_example },
 };
 
 static void
@@ -1137,9 +1646,13 @@ test_other_dialects (void)
     {
       assert_refused (dialects[i].func, "", dialects[i].payload, DROVER_DECODE_IGNORED);
       assert_refused (dialects[i].func, "#", dialects[i].payload, DROVER_DECODE_IGNORED);
-      assert_refused (dialects[i].func, "anycubic/anycubicCloud/v1/printer/public/20021/abc/print/report",
-                      dialects[i].payload, DROVER_DECODE_IGNORED);
+      if (dialects[i].func != drover_decode_anycubic)
+        assert_refused (dialects[i].func, "anycubic/anycubicCloud/v1/printer/public/20021/abc/print/report",
+                        dialects[i].payload, DROVER_DECODE_IGNORED);
     }
+  /* A wildcard where the printer's id goes names no printer. */
+  assert_refused (drover_decode_anycubic, "anycubic/anycubicCloud/v1/printer/public/20021/+/tempature/report",
+                  anycubic_tempature_example, DROVER_DECODE_IGNORED);
 }
 
 static void
@@ -1425,6 +1938,11 @@ main (int   argc,
   g_test_add_func ("/decode/bambu/file", test_bambu_file);
   g_test_add_func ("/decode/bambu/ignored", test_bambu_ignored);
   g_test_add_func ("/decode/bambu/malformed", test_bambu_malformed);
+  g_test_add_func ("/decode/anycubic/reports", test_anycubic_reports);
+  g_test_add_func ("/decode/anycubic/print", test_anycubic_print);
+  g_test_add_func ("/decode/anycubic/file-lists", test_anycubic_file_lists);
+  g_test_add_func ("/decode/anycubic/orders", test_anycubic_orders);
+  g_test_add_func ("/decode/anycubic/malformed", test_anycubic_malformed);
   g_test_add_func ("/decode/other-dialects", test_other_dialects);
   g_test_add_func ("/decode/empty-and-invalid-utf8", test_empty_and_invalid_utf8);
   g_test_add_func ("/decode/oversized", test_oversized);

@@ -604,6 +604,160 @@ test_job_send (void)
   keys_clear (&keys);
 }
 
+typedef struct
+{
+  DroverFleet *fleet;
+  const char  *printer_id;
+  DroverPrinterState state;
+} StateWait;
+
+static gboolean
+printer_in_state (gpointer data)
+{
+  StateWait *wait = data;
+  DroverPrinter *printer = drover_fleet_find_printer (wait->fleet, wait->printer_id);
+
+  return printer != NULL && drover_printer_get_state (printer) == wait->state;
+}
+
+typedef struct
+{
+  DroverLedger *ledger;
+  const char   *result;
+} OutcomeWait;
+
+static gboolean
+outcome_recorded (gpointer data)
+{
+  OutcomeWait *wait = data;
+  DroverLedgerQuery query = { 0 };
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *needle = g_strdup_printf ("\"result\":\"%s\"", wait->result);
+
+  query.kind = DROVER_LEDGER_KIND_JOB_OBSERVED;
+  query.text = needle;
+  rows = drover_ledger_query (wait->ledger, &query, NULL);
+  return rows != NULL && rows->len > 0;
+}
+
+/* A job streamed to a USB printer (drover-sim's Marlin on a pty): the
+ * gate, then the stream, then "completed" in the ledger. */
+static void
+test_job_serial (void)
+{
+  Keys keys = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverFarm) farm = NULL;
+  g_autoptr(DroverAudit) audit = NULL;
+  g_autoptr(DroverJob) job = NULL;
+  g_autoptr(DroverDispatch) dispatch = NULL;
+  g_autoptr(DroverTransport) transport = NULL;
+  g_autoptr(GFile) file = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *inventory_path = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *manifest = NULL;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  GAsyncResult *result = NULL;
+  DroverInventory *inventory;
+  StateWait idle;
+  OutcomeWait completed;
+  gsize length = 0;
+  guint n_sent = 0;
+
+  keys_init (&keys);
+  broker = drover_test_broker_start (NULL, &error);
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+  inventory_path = g_build_filename (keys.dir, "farm.conf", NULL);
+  sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                          g_getenv ("DROVER_SIM_BIN"), "--broker", uri, "--printers", "1", "--mix", "native=1",
+                          "--serial", "1", "--baud", "0", "--no-random-jobs", "--http-port", "-1",
+                          "--inventory", inventory_path, "--control", NULL);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3000 && !g_file_get_contents (inventory_path, &contents, &length, NULL); i++)
+    g_usleep (10 * 1000);
+  g_assert_nonnull (contents);
+  inventory = drover_inventory_load_from_data (contents, length, &error);
+  g_assert_no_error (error);
+
+  farm = drover_farm_new (fleet, inventory);
+  audit = drover_audit_new (fleet);
+  drover_farm_set_audit (farm, audit);
+  drover_audit_set_ledger (audit, keys.ledger);
+  g_assert_true (drover_farm_start (farm, &error));
+  idle.fleet = fleet;
+  idle.printer_id = "s-0001";
+  idle.state = DROVER_PRINTER_STATE_IDLE;
+  g_assert_true (spin_until (printer_in_state, &idle, 30));
+
+  manifest = manifest_for ("[\"s-0001\"]", now - 60, now + 3600, NULL);
+  file = make_job (&keys, "usb_part.gcode", good_gcode, manifest, NULL);
+  job = load (&keys, file, &error);
+  g_assert_no_error (error);
+  dispatch = drover_dispatch_new (job, audit, keys.ledger);
+  transport = drover_farm_dup_transport (farm, "s-0001");
+  g_assert_nonnull (transport);
+  g_assert_cmpstr (drover_transport_get_name (transport), ==, "serial");
+  drover_dispatch_add_target (dispatch, drover_fleet_find_printer (fleet, "s-0001"), transport, NULL);
+  g_assert_cmpuint (drover_dispatch_get_n_eligible (dispatch), ==, 1);
+  drover_dispatch_send_async (dispatch, TRUE, NULL, store_result_cb, &result);
+  g_assert_true (spin_until (result_arrived, &result, 30));
+  g_assert_true (drover_dispatch_send_finish (dispatch, result, &n_sent, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n_sent, ==, 1);
+  g_clear_object (&result);
+
+  /* The whole job went through, and the ledger says how it ended. */
+  completed.ledger = keys.ledger;
+  completed.result = "completed";
+  g_assert_true (spin_until (outcome_recorded, &completed, 60));
+
+  /* droverctl stream, on the same printer once the farm let go of it. */
+  drover_farm_stop (farm);
+  drover_farm_set_audit (farm, NULL);
+  g_assert_true (drover_trust_store_save (keys.trust, &error));
+  g_assert_no_error (error);
+  {
+    g_autofree char *again = manifest_for ("[\"s-0001\"]", now - 60, now + 3600, NULL);
+    g_autoptr(GFile) second = make_job (&keys, "headless.gcode", good_gcode, again, NULL);
+    g_autoptr(GFile) unsigned_file = make_job (&keys, "headless_unsigned.gcode", good_gcode, NULL, NULL);
+    g_autofree char *second_path = g_file_get_path (second);
+    g_autofree char *unsigned_path = g_file_get_path (unsigned_file);
+    const char *port = drover_farm_find_entry (farm, "s-0001")->key;
+    const char *good_argv[] = { g_getenv ("DROVERCTL_BIN"), "stream", "--port", port, "--baud", "115200",
+                                "--printer", "s-0001", "--trust-store", drover_trust_store_get_path (keys.trust),
+                                "--ledger", drover_ledger_get_path (keys.ledger), "--plate-is-clear", second_path, NULL };
+    const char *bad_argv[] = { g_getenv ("DROVERCTL_BIN"), "stream", "--port", port, "--printer", "s-0001",
+                               "--trust-store", drover_trust_store_get_path (keys.trust),
+                               "--ledger", drover_ledger_get_path (keys.ledger), "--plate-is-clear", unsigned_path, NULL };
+    g_autoptr(GSubprocess) good = g_subprocess_newv (good_argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_autoptr(GSubprocess) bad = NULL;
+    g_autofree char *good_err = NULL;
+    g_autofree char *bad_err = NULL;
+
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (good, NULL, NULL, NULL, &good_err, &error));
+    g_test_message ("droverctl stream: %s", good_err);
+    g_assert_cmpint (g_subprocess_get_exit_status (good), ==, 0);
+    g_assert_nonnull (strstr (good_err, "The print completed"));
+
+    bad = g_subprocess_newv (bad_argv, G_SUBPROCESS_FLAGS_STDERR_PIPE, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_subprocess_communicate_utf8 (bad, NULL, NULL, NULL, &bad_err, &error));
+    g_assert_cmpint (g_subprocess_get_exit_status (bad), ==, 1);
+    g_assert_nonnull (strstr (bad_err, "Refused: "));
+    g_assert_nonnull (strstr (bad_err, "is not signed"));
+  }
+
+  g_output_stream_write_all (g_subprocess_get_stdin_pipe (sim), "quit\n", 5, NULL, NULL, NULL);
+  g_subprocess_wait (sim, NULL, NULL);
+  keys_clear (&keys);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -613,6 +767,7 @@ main (int   argc,
 
   g_test_add_func ("/job/gate", test_job_gate);
   g_test_add_func ("/job/send", test_job_send);
+  g_test_add_func ("/job/serial", test_job_serial);
 
   return g_test_run ();
 }

@@ -10,9 +10,11 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 #include <string.h>
 
 #include "drover-test-broker.h"
+#include "sim-anycubic-broker.h"
 #include "sim-farm.h"
 #include "sim-gcode.h"
 
@@ -532,6 +534,627 @@ test_bambu (Fixture       *fixture,
   g_assert_nonnull (strstr (message->payload, "\"gcode_state\":\"PREPARE\""));
 }
 
+/* Anycubic (bambu-anycubic.md B1-B6) */
+
+#define ANYCUBIC_UUID "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+static SimFarm *
+start_anycubic_farm (Fixture        *fixture,
+                     const guint     mix[SIM_N_DIALECTS],
+                     guint           n_printers,
+                     guint32         seed,
+                     guint           store_percent,
+                     SimPrepareFunc  prepare,
+                     gpointer        prepare_data)
+{
+  g_autoptr(GError) error = NULL;
+  SimFarmOptions options = { 0 };
+  SimFarm *farm;
+
+  options.broker_uri = fixture->uri;
+  options.n_printers = n_printers;
+  options.seed = seed;
+  options.time_scale = 1.0;
+  options.tick_ms = 1000;
+  options.mqtt5 = TRUE;
+  options.no_random_jobs = TRUE;
+  options.incident_store_percent = store_percent;
+  options.prepare = prepare;
+  options.hook_data = prepare_data;
+  memcpy (options.mix, mix, sizeof options.mix);
+
+  farm = sim_farm_new (&options, &error);
+  g_assert_no_error (error);
+
+  return farm;
+}
+
+static char *
+anycubic_topic (SimPrinter *printer,
+                const char *root,
+                const char *leaf)
+{
+  if (g_str_equal (root, "public"))
+    return g_strdup_printf ("anycubic/anycubicCloud/v1/printer/public/%u/%s/%s", printer->model_id, printer->serial, leaf);
+
+  return g_strdup_printf ("anycubic/anycubicCloud/v1/%s/printer/%u/%s/%s", root, printer->model_id, printer->serial, leaf);
+}
+
+/* The report's envelope in kobra-unleashed's order: type, action, msgid,
+ * state, timestamp, code, msg, data. */
+static void
+assert_envelope (const char *payload,
+                 const char *type,
+                 const char *action,
+                 const char *state)
+{
+  g_autofree char *pattern = g_strdup_printf ("^\\{\"type\":\"%s\",\"action\":\"%s\",\"msgid\":\"[^\"]+\",\"state\":\"%s\","
+                                              "\"timestamp\":[0-9]+,\"code\":[0-9]+,\"msg\":\"[^\"]*\",\"data\":.*\\}$",
+                                              type, action, state);
+
+  if (!matches (pattern, payload))
+    g_test_message ("%s", payload);
+  g_assert_true (matches (pattern, payload));
+}
+
+/* A loopback server of the farm's own, as kobra-unleashed serves uploads. */
+static void
+farm_files_cb (SoupServer        *server,
+               SoupServerMessage *message,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  GBytes *cube = user_data;
+
+  if (!g_str_equal (path, "/uploads/cube.gcode"))
+    {
+      soup_server_message_set_status (message, SOUP_STATUS_NOT_FOUND, NULL);
+      return;
+    }
+
+  soup_server_message_set_status (message, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (message, "text/x-gcode", SOUP_MEMORY_COPY,
+                                    g_bytes_get_data (cube, NULL), g_bytes_get_size (cube));
+}
+
+typedef struct
+{
+  SimPrinter *printer;
+  const char *name;
+} FileWanted;
+
+static gboolean
+has_file (Fixture       *fixture,
+          gconstpointer  data)
+{
+  const FileWanted *wanted = data;
+
+  return sim_printer_find_file (wanted->printer, wanted->name) != NULL;
+}
+
+static void
+test_anycubic (Fixture       *fixture,
+               gconstpointer  data)
+{
+  static const guint mix[SIM_N_DIALECTS] = { [SIM_DIALECT_ANYCUBIC] = 1 };
+  g_autoptr(GBytes) cube = sim_gcode_generate ("cube.gcode", 12, 205, 60, 9);
+  g_autoptr(SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autofree char *base = NULL;
+  g_autofree char *lastwill = NULL;
+  g_autofree char *status = NULL;
+  g_autofree char *tempature = NULL;
+  g_autofree char *print = NULL;
+  g_autofree char *file = NULL;
+  g_autofree char *ota = NULL;
+  g_autofree char *command = NULL;
+  SimPrinter *printer;
+  JsonObject *root;
+  JsonArray *records;
+  Message *message;
+  guint mark;
+
+  fixture->farm = start_anycubic_farm (fixture, mix, 1, 42, 12, NULL, NULL);
+  printer = g_ptr_array_index (sim_farm_get_printers (fixture->farm), 0);
+  /* Model ids of B2; device ids of 32 hex digits. */
+  g_assert_true (printer->model_id == 20021 || printer->model_id == 20022 || printer->model_id == 20023);
+  g_assert_true (matches ("^[0-9a-f]{32}$", printer->serial));
+
+  lastwill = anycubic_topic (printer, "public", "lastWill/report");
+  status = anycubic_topic (printer, "public", "status/report");
+  tempature = anycubic_topic (printer, "public", "tempature/report");
+  print = anycubic_topic (printer, "public", "print/report");
+  file = anycubic_topic (printer, "public", "file/report");
+  ota = anycubic_topic (printer, "public", "ota/report");
+
+  soup_server_add_handler (server, NULL, farm_files_cb, cube, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  {
+    GSList *uris = soup_server_get_uris (server);
+
+    base = g_uri_to_string (uris->data);
+    g_slist_free_full (uris, (GDestroyNotify)g_uri_unref);
+  }
+
+  connect_and_tick (fixture, printer);
+
+  /* Presence, status and temperatures, each in the envelope. */
+  message = wait_for (fixture, lastwill, 0, "\"online\"");
+  g_assert_nonnull (message);
+  g_assert_true (matches ("^\\{\"type\":\"lastWill\",\"action\":\"onlineReport\",\"msgid\":\"" ANYCUBIC_UUID "\","
+                          "\"state\":\"online\",\"timestamp\":[0-9]{13},\"code\":200,\"msg\":\"\",\"data\":null\\}$",
+                          message->payload));
+  g_assert_false (message->retained);
+  message = wait_for (fixture, status, 0, NULL);
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "status", "workReport", "free");
+  message = wait_for (fixture, tempature, 0, NULL);
+  g_assert_nonnull (message);
+  g_assert_true (matches ("^\\{\"type\":\"tempature\",\"action\":\"auto\",\"msgid\":\"" ANYCUBIC_UUID "\",\"state\":\"done\","
+                          "\"timestamp\":[0-9]+,\"code\":200,\"msg\":\"\",\"data\":\\{\"curr_hotbed_temp\":[0-9]+,"
+                          "\"curr_nozzle_temp\":[0-9]+,\"target_hotbed_temp\":0,\"target_nozzle_temp\":0\\}\\}$",
+                          message->payload));
+
+  /* kobra-unleashed's get_files, byte for byte as it publishes: the reply
+   * lists every file, with the order's msgid. */
+  mark = fixture->messages->len;
+  command = anycubic_topic (printer, "server", "file/listLocal");
+  publish_request (fixture, command,
+                   "{\"data\": {\"task_mode\": 2}, \"msgid\": \"3c1b0f0e-2a4d-4e57-8d0b-1f5b2c7a9e11\", "
+                   "\"timestamp\": 1705245340137, \"type\": \"file\", \"action\": \"listLocal\"}");
+  message = wait_for (fixture, file, mark, "listLocal");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "file", "listLocal", "done");
+  root = parse_object (message->payload, parser);
+  g_assert_cmpstr (json_object_get_string_member (root, "msgid"), ==, "3c1b0f0e-2a4d-4e57-8d0b-1f5b2c7a9e11");
+  records = json_object_get_array_member (json_object_get_object_member (root, "data"), "records");
+  g_assert_cmpuint (json_array_get_length (records), ==, printer->files->len);
+  for (const char * const *member = (const char *[]) { "filename", "timestamp", "size", "is_dir", NULL }; *member != NULL; member++)
+    g_assert_true (json_object_has_member (json_array_get_object_element (records, 0), *member));
+
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "file/listUdisk");
+  publish_request (fixture, command, "{\"type\":\"file\",\"action\":\"listUdisk\",\"msgid\":\"u1\",\"data\":{\"path\":\"/\"}}");
+  message = wait_for (fixture, file, mark, "listUdisk");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "\"records\":[{\"filename\":"));
+
+  /* kobra-unleashed's print of a file on the printer: checking, then
+   * preheating, then printing with progress, layers and minutes left. */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "print/start");
+  {
+    SimFile *first = g_ptr_array_index (printer->files, 0);
+    g_autofree char *order = g_strdup_printf ("{\"data\": {\"filename\": \"%s\", \"filepath\": \"\\/\", \"taskid\": \"4711\", "
+                                              "\"task_mode\": 1, \"filetype\": 1}, \"msgid\": \"p1\", "
+                                              "\"timestamp\": 1705245340137, \"type\": \"print\", \"action\": \"start\"}",
+                                              first->name);
+
+    publish_request (fixture, command, order);
+  }
+  message = wait_for (fixture, print, mark, "\"checking\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "\"taskid\":\"4711\""));
+  g_assert_true (sim_printer_is_busy (printer));
+  g_assert_nonnull (wait_for (fixture, status, mark, "\"busy\""));
+  sim_farm_tick (fixture->farm, 1.0);
+  g_assert_nonnull (wait_for (fixture, print, mark, "\"preheating\""));
+
+  mark = fixture->messages->len;
+  printer->hotend = printer->hotend_target;
+  printer->bed = printer->bed_target;
+  sim_farm_tick (fixture->farm, 1.0);
+  sim_farm_tick (fixture->farm, 120.0);
+  message = wait_for (fixture, print, mark, "\"printing\"");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "print", "start", "printing");
+  for (const char * const *member = (const char *[]) { "taskid", "filename", "progress", "curr_layer", "total_layers",
+                                                       "print_time", "remain_time", "supplies_usage", NULL };
+       *member != NULL; member++)
+    g_assert_nonnull (strstr (message->payload, *member));
+
+  /* Pause, resume (K2T's orders, on the action-only topic). */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "pause");
+  publish_request (fixture, command, "{\"type\":\"print\",\"action\":\"pause\",\"msgid\":\"p2\",\"data\":{\"taskid\":\"4711\"}}");
+  message = wait_for (fixture, print, mark, "\"paused\"");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "print", "pause", "paused");
+  g_assert_cmpint (printer->state, ==, SIM_STATE_PAUSED);
+
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "resume");
+  publish_request (fixture, command, "{\"type\":\"print\",\"action\":\"resume\",\"msgid\":\"p3\",\"data\":{\"taskid\":\"4711\"}}");
+  message = wait_for (fixture, print, mark, "\"resumed\"");
+  g_assert_nonnull (message);
+
+  /* A second print while this one runs: refused with Rinkhals' 10101. */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "print/start");
+  publish_request (fixture, command, "{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"p4\","
+                                     "\"data\":{\"taskid\":\"-1\",\"filename\":\"other.gcode\",\"filetype\":1}}");
+  message = wait_for (fixture, print, mark, "\"failed\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "\"code\":10101"));
+
+  /* Finished: 100 %, nothing left. */
+  mark = fixture->messages->len;
+  printer->job_elapsed = printer->job_total - 0.5;
+  sim_farm_tick (fixture->farm, 1.0);
+  message = wait_for (fixture, print, mark, "\"finished\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "\"progress\":100"));
+  g_assert_nonnull (strstr (message->payload, "\"remain_time\":0"));
+  g_assert_nonnull (wait_for (fixture, status, mark, "\"free\""));
+
+  /* A print from a URL on the farm's loopback server: fetched, stored
+   * under its filename, listed, printed. */
+  mark = fixture->messages->len;
+  {
+    g_autofree char *url = g_strconcat (base, "uploads/cube.gcode", NULL);
+    g_autofree char *escaped = NULL;
+    g_autofree char *order = NULL;
+    g_autofree char *md5 = g_compute_checksum_for_bytes (G_CHECKSUM_MD5, cube);
+    FileWanted wanted = { printer, "remote_cube.gcode" };
+
+    /* json.dumps(…).replace('/', r'\/'), as kobra-unleashed sends it */
+    {
+      g_auto(GStrv) parts = g_strsplit (url, "/", -1);
+
+      escaped = g_strjoinv ("\\/", parts);
+    }
+    order = g_strdup_printf ("{\"data\": {\"md5\": \"%s\", \"url\": \"%s\", \"filesize\": %" G_GSIZE_FORMAT ", "
+                             "\"filename\": \"remote_cube.gcode\", \"filetype\": 0, \"taskid\": \"4712\", \"task_mode\": 1}, "
+                             "\"msgid\": \"p5\", \"timestamp\": 1705245340137, \"type\": \"print\", \"action\": \"start\"}",
+                             md5, escaped, g_bytes_get_size (cube));
+    publish_request (fixture, command, order);
+
+    message = wait_for (fixture, print, mark, "\"downloading\"");
+    g_assert_nonnull (message);
+    g_assert_nonnull (strstr (message->payload, "\"progress\":0"));
+    g_assert_true (iterate_until (has_file, fixture, &wanted));
+    g_assert_true (g_bytes_equal (sim_printer_find_file (printer, "remote_cube.gcode")->content, cube));
+    g_assert_nonnull (wait_for (fixture, print, mark, "\"progress\":100"));
+    g_assert_nonnull (wait_for (fixture, print, mark, "\"checking\""));
+    g_assert_cmpstr (printer->job_file, ==, "remote_cube.gcode");
+  }
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "file/listLocal");
+  publish_request (fixture, command, "{\"type\":\"file\",\"action\":\"listLocal\",\"msgid\":\"l2\",\"data\":{\"path\":\"/\"}}");
+  message = wait_for (fixture, file, mark, "listLocal");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "{\"filename\":\"remote_cube.gcode\","));
+
+  /* Stop: `stoped`, as the firmware spells it. */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "print/stop");
+  publish_request (fixture, command, "{\"type\":\"print\",\"action\":\"stop\",\"msgid\":\"p6\",\"data\":{\"taskid\":\"-1\"}}");
+  message = wait_for (fixture, print, mark, "\"stoped\"");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "print", "stop", "stoped");
+
+  /* A URL that is not there: the download fails, and says so. */
+  mark = fixture->messages->len;
+  {
+    g_autofree char *order = g_strdup_printf ("{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"p7\",\"data\":"
+                                              "{\"taskid\":\"-1\",\"url\":\"%smissing.gcode\",\"filename\":\"missing.gcode\","
+                                              "\"filetype\":0}}", base);
+
+    g_clear_pointer (&command, g_free);
+    command = anycubic_topic (printer, "server", "print/start");
+    publish_request (fixture, command, order);
+  }
+  message = wait_for (fixture, print, mark, "\"failed\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "HTTP 404"));
+  g_assert_null (sim_printer_find_file (printer, "missing.gcode"));
+
+  /* A URL off this machine is never fetched. */
+  mark = fixture->messages->len;
+  publish_request (fixture, command, "{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"p8\",\"data\":"
+                                     "{\"url\":\"http://198.51.100.7/x.gcode\",\"filename\":\"x.gcode\"}}");
+  message = wait_for (fixture, print, mark, "\"failed\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "loopback"));
+
+  /* K2T's firmware update: on the broker for all to see, refused. */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "ota/update");
+  publish_request (fixture, command, "{\"type\":\"ota\",\"action\":\"update\",\"msgid\":\"o1\",\"data\":"
+                                     "{\"firmware_url\":\"http://127.0.0.9:8000/fw.swu\",\"firmware_md5\":\"00\","
+                                     "\"firmware_version\":\"9.9.9\",\"firmware_name\":\"fw.swu\",\"firmware_size\":1,"
+                                     "\"force_update\":1}}");
+  g_assert_nonnull (wait_for (fixture, command, mark, "firmware_url"));
+  message = wait_for (fixture, ota, mark, NULL);
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "ota", "update", "failed");
+
+  /* K2T's deleteLocal. */
+  mark = fixture->messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "server", "file/deleteLocal");
+  publish_request (fixture, command, "{\"type\":\"file\",\"action\":\"deleteLocal\",\"msgid\":\"d1\","
+                                     "\"data\":{\"path\":\"/\",\"filename\":\"remote_cube.gcode\"}}");
+  message = wait_for (fixture, file, mark, "deleteLocal");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "file", "deleteLocal", "success");
+  g_assert_null (sim_printer_find_file (printer, "remote_cube.gcode"));
+
+  /* A print that dies with the power: the will, then on coming back the
+   * failure with its reason in msg. */
+  mark = fixture->messages->len;
+  {
+    SimFile *first = g_ptr_array_index (printer->files, 0);
+
+    g_assert_true (sim_printer_start_job (printer, first->name, NULL));
+  }
+  sim_printer_go_offline (printer, FALSE, 0);
+  message = wait_for (fixture, lastwill, mark, "\"offline\"");
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "lastWill", "onlineReport", "offline");
+
+  mark = fixture->messages->len;
+  sim_printer_come_back (printer);
+  g_assert_nonnull (wait_for (fixture, lastwill, mark, "\"online\""));
+  sim_farm_tick (fixture->farm, 1.0);
+  message = wait_for (fixture, print, mark, "\"failed\"");
+  g_assert_nonnull (message);
+  g_assert_nonnull (strstr (message->payload, "\"msg\":\"Lost power during a print\""));
+
+  /* The printer's HTTP client first, then the server and its connections. */
+  g_clear_pointer (&fixture->farm, sim_farm_free);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  soup_server_disconnect (server);
+}
+
+/* LAN mode: the printer's own broker, over TLS with its account. */
+
+static gboolean
+prepare_lan_cb (SimPrinter  *printer,
+                gpointer     data,
+                GError     **error)
+{
+  SimAnycubicBrokers *brokers = data;
+
+  if (printer->dialect != SIM_DIALECT_ANYCUBIC_LAN)
+    return TRUE;
+
+  if (!sim_anycubic_brokers_add (brokers, printer->serial, printer->username, printer->access_code,
+                                 &printer->broker_uri, &printer->internal_uri, error))
+    return FALSE;
+  printer->ca_file = g_strdup (sim_anycubic_brokers_get_ca_file (brokers));
+  return TRUE;
+}
+
+static void
+test_anycubic_lan (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  static const guint mix[SIM_N_DIALECTS] = { [SIM_DIALECT_ANYCUBIC_LAN] = 1 };
+  g_autoptr(GError) error = NULL;
+  SimAnycubicBrokers *brokers = sim_anycubic_brokers_new (TRUE, &error);
+  SimMqttOptions options = { 0 };
+  Fixture lan = { 0 };
+  SimMqtt *client;
+  SimPrinter *printer;
+  g_autofree char *inventory = NULL;
+  g_autofree char *command = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *tempature = NULL;
+  Message *message;
+  guint mark;
+
+  g_assert_no_error (error);
+  fixture->farm = start_anycubic_farm (fixture, mix, 1, 42, 12, prepare_lan_cb, brokers);
+  printer = g_ptr_array_index (sim_farm_get_printers (fixture->farm), 0);
+  g_assert_true (printer->model_id >= 20024 && printer->model_id <= 20029);
+  g_assert_true (g_str_has_prefix (printer->broker_uri, "ssl://127.0.0.1:"));
+  g_assert_true (matches ("^user[A-Za-z0-9]{8}$", printer->username));
+  g_assert_true (matches ("^[A-Za-z0-9]{15}$", printer->access_code));
+
+  /* The inventory says how to reach it. */
+  inventory = sim_farm_dup_inventory (fixture->farm);
+  g_assert_nonnull (strstr (inventory, "connector=anycubic\n"));
+  g_assert_nonnull (strstr (inventory, printer->serial));
+  g_assert_nonnull (strstr (inventory, "uri=ssl://127.0.0.1:"));
+  g_assert_nonnull (strstr (inventory, "username=user"));
+  g_assert_nonnull (strstr (inventory, "access-code="));
+  g_assert_nonnull (strstr (inventory, "model-id=2002"));
+  g_assert_null (strstr (inventory, "broker=farm"));
+
+  /* A client of its broker, as Drover would be: TLS checked against the
+   * CA and the address, the account of device_account.json, MQTT 5. It
+   * keeps what it hears apart from the farm broker's listener. */
+  lan.messages = g_ptr_array_new_with_free_func ((GDestroyNotify)message_free);
+  options.uri = printer->broker_uri;
+  options.client_id = "test-lan-client";
+  options.username = printer->username;
+  options.password = printer->access_code;
+  options.ca_file = printer->ca_file;
+  options.mqtt5 = TRUE;
+  client = sim_mqtt_new (&options, listener_message_cb, listener_connected_cb, &lan, &error);
+  g_assert_no_error (error);
+  sim_mqtt_subscribe (client, "#", 1);
+  g_assert_true (iterate_until (printer_connected, fixture, printer));
+  g_assert_true (iterate_until (listener_is_ready, &lan, NULL));
+  settle ();
+
+  tempature = anycubic_topic (printer, "public", "tempature/report");
+  sim_farm_tick (fixture->farm, 1.0);
+  message = wait_for (&lan, tempature, 0, NULL);
+  g_assert_nonnull (message);
+  /* LAN timestamps count from the printer's start (Rinkhals' 100107). */
+  g_assert_true (matches ("\"timestamp\":[0-9]{1,9},", message->payload));
+
+  /* Rinkhals' info query, verbatim, on the slicer topic. */
+  mark = lan.messages->len;
+  command = anycubic_topic (printer, "slicer", "info");
+  info = anycubic_topic (printer, "public", "info/report");
+  g_assert_true (sim_mqtt_publish (client, command,
+                                   "{\"type\": \"info\", \"action\": \"query\", "
+                                   "\"msgid\": \"02fd3987-a2ff-244e-7c95-7fe257a9ef70\", \"timestamp\": 1660201929871}",
+                                   -1, 1, FALSE));
+  message = wait_for (&lan, info, mark, NULL);
+  g_assert_nonnull (message);
+  assert_envelope (message->payload, "info", "report", "done");
+  g_assert_nonnull (strstr (message->payload, "\"msgid\":\"02fd3987-a2ff-244e-7c95-7fe257a9ef70\""));
+  g_assert_nonnull (strstr (message->payload, "\"temp\":{\"curr_hotbed_temp\":"));
+
+  /* Orders on the web topic too; a file list answers. */
+  mark = lan.messages->len;
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "web", "file");
+  g_assert_true (sim_mqtt_publish (client, command, "{\"type\":\"file\",\"action\":\"listLocal\",\"msgid\":\"w1\","
+                                   "\"timestamp\":1733258023447,\"data\":{\"path\":\"/\"}}", -1, 1, FALSE));
+  g_clear_pointer (&command, g_free);
+  command = anycubic_topic (printer, "public", "file/report");
+  g_assert_nonnull (wait_for (&lan, command, mark, "\"msgid\":\"w1\""));
+
+  /* Nothing of it reached the farm's broker. */
+  for (guint i = 0; i < fixture->messages->len; i++)
+    g_assert_false (g_str_has_prefix (((Message *)fixture->messages->pdata[i])->topic, "anycubic/"));
+
+  sim_farm_free (g_steal_pointer (&fixture->farm));
+  sim_mqtt_free (client);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_ptr_array_unref (lan.messages);
+  sim_anycubic_brokers_free (brokers);
+}
+
+/* The 2024 incident: a stranger's url orders, and a share that stores. */
+
+typedef struct
+{
+  GPtrArray *victims;
+  guint      n_store;
+} Outcome;
+
+static gboolean
+downloads_settled (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  const Outcome *outcome = data;
+  guint answered = 0;
+
+  for (guint i = 0; i < fixture->messages->len; i++)
+    {
+      Message *message = g_ptr_array_index (fixture->messages, i);
+
+      if (g_str_has_suffix (message->topic, "/print/report") &&
+          (strstr (message->payload, "HTTP 503") != NULL || strstr (message->payload, "check failed") != NULL))
+        answered++;
+    }
+
+  return answered >= outcome->victims->len;
+}
+
+static char *
+run_anycubic_readme (Fixture *fixture,
+                     guint32  seed,
+                     guint    n_victims,
+                     guint    store_percent,
+                     guint    expected_storers)
+{
+  static const guint mix[SIM_N_DIALECTS] = { [SIM_DIALECT_ANYCUBIC] = 4, [SIM_DIALECT_NATIVE] = 1 };
+  g_autoptr(GPtrArray) victims = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) storers = g_string_new (NULL);
+  GPtrArray *printers;
+  Outcome outcome = { victims, expected_storers };
+  guint orders = 0;
+  guint stored = 0;
+
+  g_ptr_array_set_size (fixture->messages, 0);
+  fixture->farm = start_anycubic_farm (fixture, mix, 10, seed, store_percent, NULL, NULL);
+  printers = sim_farm_get_printers (fixture->farm);
+  for (guint i = 0; i < printers->len; i++)
+    g_assert_true (iterate_until (printer_connected, fixture, printers->pdata[i]));
+  sim_farm_prepare_intruder (fixture->farm);
+  settle ();
+
+  g_assert_cmpuint (sim_farm_incident (fixture->farm, SIM_INCIDENT_README, n_victims, victims), ==, n_victims);
+  g_assert_true (iterate_until (downloads_settled, fixture, &outcome));
+  settle ();
+
+  /* The orders on the broker: the stranger's url, the planted name. */
+  for (guint i = 0; i < fixture->messages->len; i++)
+    {
+      Message *message = g_ptr_array_index (fixture->messages, i);
+
+      if (g_str_has_prefix (message->topic, "anycubic/anycubicCloud/v1/server/printer/") &&
+          g_str_has_suffix (message->topic, "/print/start"))
+        {
+          orders++;
+          g_assert_true (matches ("\"url\":\"http://127\\.0\\.0\\.(9|1):[0-9]+/message\\.txt\\?d=[0-9a-f]{32}\"",
+                                  message->payload));
+          g_assert_nonnull (strstr (message->payload, "\"filename\":\"hacked_machine_readme.gcode\""));
+          g_assert_true (matches ("^\\{\"type\":\"print\",\"action\":\"start\",\"msgid\":\"" ANYCUBIC_UUID "\","
+                                  "\"timestamp\":[0-9]+,\"data\":\\{", message->payload));
+        }
+    }
+  g_assert_cmpuint (orders, ==, n_victims);
+
+  /* Only Anycubic printers, and a share of them stored it: prose. */
+  for (guint i = 0; i < printers->len; i++)
+    {
+      SimPrinter *printer = printers->pdata[i];
+      SimFile *file = sim_printer_find_file (printer, "hacked_machine_readme.gcode");
+      gboolean victim = FALSE;
+
+      for (guint j = 0; j < victims->len; j++)
+        victim |= g_str_equal (victims->pdata[j], printer->id);
+      if (victim)
+        g_assert_cmpint (printer->dialect, ==, SIM_DIALECT_ANYCUBIC);
+      if (file == NULL)
+        continue;
+
+      g_assert_true (victim);
+      g_assert_true (g_str_has_prefix (g_bytes_get_data (file->content, NULL), "Hello."));
+      /* Not G-code: the firmware's check refuses to print it. */
+      g_assert_false (sim_printer_is_busy (printer));
+      g_string_append_printf (storers, "%s%s", storers->len > 0 ? "," : "", printer->id);
+      stored++;
+    }
+  g_assert_cmpuint (stored, ==, expected_storers);
+
+  sim_farm_free (g_steal_pointer (&fixture->farm));
+  sim_farm_release_intruder ();
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+
+  return g_string_free (g_steal_pointer (&storers), FALSE);
+}
+
+static void
+test_incident_anycubic (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  g_autofree char *first = NULL;
+  g_autofree char *again = NULL;
+  g_autofree char *small = NULL;
+
+  /* 6 victims, 25 %: 2 store it; the same two for the same seed. */
+  first = run_anycubic_readme (fixture, 7, 6, 25, 2);
+  again = run_anycubic_readme (fixture, 7, 6, 25, 2);
+  g_assert_cmpstr (first, ==, again);
+
+  /* One victim at the default 12 %: it stores it, so a demo shows one. */
+  small = run_anycubic_readme (fixture, 7, 1, 12, 1);
+  g_assert_cmpstr (small, !=, "");
+}
+
 /* Drover native */
 
 static void
@@ -772,9 +1395,12 @@ main (int   argc,
   g_test_add ("/sim/moonraker", Fixture, NULL, fixture_setup, test_moonraker, fixture_teardown);
   g_test_add ("/sim/octoprint", Fixture, NULL, fixture_setup, test_octoprint, fixture_teardown);
   g_test_add ("/sim/bambu", Fixture, NULL, fixture_setup, test_bambu, fixture_teardown);
+  g_test_add ("/sim/anycubic", Fixture, NULL, fixture_setup, test_anycubic, fixture_teardown);
+  g_test_add ("/sim/anycubic-lan", Fixture, NULL, fixture_setup, test_anycubic_lan, fixture_teardown);
   g_test_add ("/sim/native", Fixture, NULL, fixture_setup, test_native, fixture_teardown);
   g_test_add ("/sim/incident/readme", Fixture, NULL, fixture_setup, test_incident_readme, fixture_teardown);
   g_test_add ("/sim/incident/gcode-and-print", Fixture, NULL, fixture_setup, test_incident_gcode_and_print, fixture_teardown);
+  g_test_add ("/sim/incident/anycubic", Fixture, NULL, fixture_setup, test_incident_anycubic, fixture_teardown);
 
   return g_test_run ();
 }

@@ -33,6 +33,7 @@
 #include "drover-printer.h"
 #include "drover-secrets.h"
 #include "drover-serial.h"
+#include "drover-serial-transport.h"
 #include "drover-telemetry.h"
 #include "drover-transport.h"
 #include "drover-trust-store.h"

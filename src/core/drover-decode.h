@@ -15,7 +15,8 @@
 G_BEGIN_DECLS
 
 /* @key: (out): the printer's key: the native id, the Moonraker instance,
- * the OctoPrint instance under the base topic, the Bambu serial. */
+ * the OctoPrint instance under the base topic, the Bambu serial, the
+ * Anycubic device id. */
 typedef DroverDecodeStatus (*DroverDecodeFunc) (const char    *topic,
                                                 const guint8  *payload,
                                                 gsize          length,
@@ -38,6 +39,11 @@ DroverDecodeStatus drover_decode_octoprint (const char    *topic,
                                             char         **key,
                                             DroverUpdate  *update);
 DroverDecodeStatus drover_decode_bambu     (const char    *topic,
+                                            const guint8  *payload,
+                                            gsize          length,
+                                            char         **key,
+                                            DroverUpdate  *update);
+DroverDecodeStatus drover_decode_anycubic  (const char    *topic,
                                             const guint8  *payload,
                                             gsize          length,
                                             char         **key,

@@ -21,6 +21,7 @@
 #include "drover-farm.h"
 #include "drover-http-transport.h"
 #include "drover-mqtt-transport.h"
+#include "drover-serial-transport.h"
 #include "drover-secrets.h"
 
 /* OctoPrint's plugin is silent about a job that ran before it connected
@@ -43,11 +44,16 @@ struct _DroverFarm
   GHashTable      *api_keys;   /* printer id → OctoPrint API key from the keyring */
   DroverAudit     *audit;
   GPtrArray       *watches;    /* Watch: Moonraker WebSockets */
+  GPtrArray       *serial_printers;  /* SerialPrinter */
   guint            files_source;
 };
 
 typedef struct _Watch Watch;
 static void watch_free (Watch *watch);
+typedef struct _SerialPrinter SerialPrinter;
+static void serial_printer_free (SerialPrinter *serial);
+static void start_serial_printers (DroverFarm *self);
+static DroverSerialStream *find_serial_stream (DroverFarm *self, const char *printer_id);
 static gboolean start_file_channels_cb (gpointer user_data);
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
@@ -78,6 +84,7 @@ drover_farm_finalize (GObject *object)
   g_clear_pointer (&self->added, g_ptr_array_unref);
   g_clear_pointer (&self->api_keys, g_hash_table_unref);
   g_clear_pointer (&self->watches, g_ptr_array_unref);
+  g_clear_pointer (&self->serial_printers, g_ptr_array_unref);
 
   G_OBJECT_CLASS (drover_farm_parent_class)->finalize (object);
 }
@@ -97,6 +104,7 @@ drover_farm_init (DroverFarm *self)
   self->links = g_ptr_array_new_with_free_func (g_object_unref);
   self->added = g_ptr_array_new_with_free_func (g_free);
   self->watches = g_ptr_array_new_with_free_func ((GDestroyNotify)watch_free);
+  self->serial_printers = g_ptr_array_new_with_free_func ((GDestroyNotify)serial_printer_free);
   self->api_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)drover_secrets_free);
 }
 
@@ -455,6 +463,7 @@ drover_farm_start (DroverFarm  *self,
   /* After the keyring had its chance to answer with the API keys. */
   if (self->audit != NULL)
     self->files_source = g_timeout_add (500, start_file_channels_cb, self);
+  start_serial_printers (self);
 
   return TRUE;
 }
@@ -476,6 +485,8 @@ drover_farm_stop (DroverFarm *self)
     g_cancellable_cancel (self->cancellable);
   if (self->watches != NULL)
     g_ptr_array_set_size (self->watches, 0);
+  if (self->serial_printers != NULL)
+    g_ptr_array_set_size (self->serial_printers, 0);
 
   for (guint i = 0; self->links != NULL && i < self->links->len; i++)
     drover_mqtt_link_stop (g_ptr_array_index (self->links, i));
@@ -1458,10 +1469,238 @@ drover_farm_dup_transport (DroverFarm *self,
         return DROVER_TRANSPORT (drover_mqtt_transport_new (link, entry->key != NULL ? entry->key : entry->id,
                                                             note_request, self));
       }
+    case DROVER_CONNECTOR_SERIAL:
+      {
+        DroverSerialStream *stream = find_serial_stream (self, printer_id);
+
+        if (stream == NULL || drover_serial_stream_get_state (stream) != DROVER_SERIAL_STATE_IDLE)
+          return NULL;
+        return DROVER_TRANSPORT (drover_serial_transport_new (stream, self->audit != NULL ?
+                                                              drover_audit_get_ledger (self->audit) : NULL));
+      }
     case DROVER_CONNECTOR_BAMBU:
     case DROVER_CONNECTOR_ANYCUBIC:
-    case DROVER_CONNECTOR_SERIAL:
     default:
       return NULL;
     }
+}
+
+/* USB serial printers: one stream each, opened at start and again after
+ * the cable comes back. */
+
+#define SERIAL_BAUD          115200
+#define SERIAL_RETRY_SECONDS 5
+
+struct _SerialPrinter
+{
+  DroverFarm         *farm;      /* the farm frees its serial printers when it stops */
+  char               *printer_id;
+  DroverSerialStream *stream;
+  guint               retry_source;
+  DroverSerialState   last_state;
+};
+
+static void serial_open (SerialPrinter *serial);
+
+static gboolean
+serial_retry_cb (gpointer user_data)
+{
+  serial_open (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+serial_printer_free (SerialPrinter *serial)
+{
+  g_clear_handle_id (&serial->retry_source, g_source_remove);
+  if (serial->stream != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (serial->stream, serial);
+      drover_serial_stream_close (serial->stream);
+      g_clear_object (&serial->stream);
+    }
+  g_free (serial->printer_id);
+  g_free (serial);
+}
+
+static DroverPrinterState
+printer_state_for (DroverSerialState state)
+{
+  switch (state)
+    {
+    case DROVER_SERIAL_STATE_IDLE: return DROVER_PRINTER_STATE_IDLE;
+    case DROVER_SERIAL_STATE_PRINTING: return DROVER_PRINTER_STATE_PRINTING;
+    case DROVER_SERIAL_STATE_PAUSED: return DROVER_PRINTER_STATE_PAUSED;
+    case DROVER_SERIAL_STATE_ERROR: return DROVER_PRINTER_STATE_ERROR;
+    case DROVER_SERIAL_STATE_CLOSED:
+    case DROVER_SERIAL_STATE_OPENING:
+    default: return DROVER_PRINTER_STATE_OFFLINE;
+    }
+}
+
+/* Marlin's M20: "Begin file list", "NAME SIZE" lines, "End file list". */
+static DroverEvent *
+parse_sd_listing (const char *reply)
+{
+  g_auto(GStrv) lines = g_strsplit (reply != NULL ? reply : "", "\n", -1);
+  DroverEvent *event = drover_event_new (DROVER_EVENT_FILE_LIST);
+  gboolean in_list = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      g_auto(GStrv) words = NULL;
+
+      if (g_str_has_prefix (line, "Begin file list"))
+        in_list = TRUE;
+      else if (g_str_has_prefix (line, "End file list"))
+        in_list = FALSE;
+      else if (in_list && *line != '\0')
+        {
+          words = g_strsplit (line, " ", 3);
+          if (words[0] != NULL && *words[0] != '\0' && g_utf8_validate (words[0], -1, NULL))
+            g_ptr_array_add (event->files,
+                             drover_file_info_new (words[0],
+                                                   words[1] != NULL ? g_ascii_strtoll (words[1], NULL, 10) : -1,
+                                                   -1, NULL));
+        }
+    }
+
+  return event;
+}
+
+static void
+listed_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  SerialPrinter *serial = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = drover_serial_stream_send_command_finish (DROVER_SERIAL_STREAM (source), result, &error);
+
+  if (reply == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_debug ("%s: M20: %s", serial->printer_id, error->message);
+      return;
+    }
+  if (strstr (reply, "Begin file list") != NULL)
+    {
+      g_autoptr(DroverEvent) event = parse_sd_listing (reply);
+
+      drover_telemetry_queue_event (serial->farm->telemetry, serial->printer_id, event);
+    }
+}
+
+static void
+serial_changed_cb (GObject       *object,
+                   GParamSpec    *pspec,
+                   SerialPrinter *serial)
+{
+  DroverSerialStream *stream = DROVER_SERIAL_STREAM (object);
+  DroverSerialState state = drover_serial_stream_get_state (stream);
+  DroverUpdate update = { 0 };
+
+  update.fields = DROVER_UPDATE_STATE | DROVER_UPDATE_HOTEND_TEMPERATURE | DROVER_UPDATE_HOTEND_TARGET |
+                  DROVER_UPDATE_BED_TEMPERATURE | DROVER_UPDATE_BED_TARGET | DROVER_UPDATE_ONLINE;
+  update.state = printer_state_for (state);
+  update.online = state != DROVER_SERIAL_STATE_CLOSED;
+  update.hotend_temperature = drover_serial_stream_get_hotend_temperature (stream);
+  update.hotend_target = drover_serial_stream_get_hotend_target (stream);
+  update.bed_temperature = drover_serial_stream_get_bed_temperature (stream);
+  update.bed_target = drover_serial_stream_get_bed_target (stream);
+  update.time_left = -1;
+  if (state == DROVER_SERIAL_STATE_PRINTING || state == DROVER_SERIAL_STATE_PAUSED)
+    {
+      update.fields |= DROVER_UPDATE_PROGRESS | DROVER_UPDATE_TIME_LEFT;
+      update.progress = CLAMP (drover_serial_stream_get_progress (stream), 0.0, 1.0);
+      update.time_left = drover_serial_stream_get_time_left (stream);
+    }
+  drover_telemetry_queue_update (serial->farm->telemetry, serial->printer_id, &update);
+
+  /* The SD card's files, after each print and when the printer is back. */
+  if (state == DROVER_SERIAL_STATE_IDLE && serial->last_state != DROVER_SERIAL_STATE_IDLE)
+    drover_serial_stream_send_command_async (stream, "M20", serial->farm->cancellable, listed_cb, serial);
+
+  /* The cable was pulled or the board reset: try again soon. */
+  if ((state == DROVER_SERIAL_STATE_CLOSED || state == DROVER_SERIAL_STATE_ERROR) &&
+      serial->retry_source == 0 && !g_cancellable_is_cancelled (serial->farm->cancellable))
+    serial->retry_source = g_timeout_add_seconds (SERIAL_RETRY_SECONDS, serial_retry_cb, serial);
+
+  serial->last_state = state;
+}
+
+static void
+serial_opened_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  SerialPrinter *serial = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!drover_serial_stream_open_finish (DROVER_SERIAL_STREAM (source), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_debug ("%s: %s", serial->printer_id, error->message);
+      if (serial->retry_source == 0 && !g_cancellable_is_cancelled (serial->farm->cancellable))
+        serial->retry_source = g_timeout_add_seconds (SERIAL_RETRY_SECONDS, serial_retry_cb, serial);
+    }
+}
+
+static void
+serial_open (SerialPrinter *serial)
+{
+  DroverPrinterEntry *entry = drover_inventory_find_printer (serial->farm->inventory, serial->printer_id);
+
+  serial->retry_source = 0;
+  if (entry == NULL || entry->key == NULL)
+    return;
+
+  if (serial->stream != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (serial->stream, serial);
+      drover_serial_stream_close (serial->stream);
+      g_clear_object (&serial->stream);
+    }
+  serial->stream = drover_serial_stream_new (entry->key, SERIAL_BAUD);
+  serial->last_state = DROVER_SERIAL_STATE_CLOSED;
+  g_signal_connect (serial->stream, "notify", G_CALLBACK (serial_changed_cb), serial);
+  drover_serial_stream_open_async (serial->stream, serial->farm->cancellable, serial_opened_cb, serial);
+}
+
+static void
+start_serial_printers (DroverFarm *self)
+{
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      SerialPrinter *serial;
+
+      if (entry->connector != DROVER_CONNECTOR_SERIAL || entry->key == NULL)
+        continue;
+
+      serial = g_new0 (SerialPrinter, 1);
+      serial->farm = self;
+      serial->printer_id = g_strdup (entry->id);
+      g_ptr_array_add (self->serial_printers, serial);
+      serial_open (serial);
+    }
+}
+
+static DroverSerialStream *
+find_serial_stream (DroverFarm *self,
+                    const char *printer_id)
+{
+  for (guint i = 0; self->serial_printers != NULL && i < self->serial_printers->len; i++)
+    {
+      SerialPrinter *serial = g_ptr_array_index (self->serial_printers, i);
+
+      if (g_str_equal (serial->printer_id, printer_id))
+        return serial->stream;
+    }
+
+  return NULL;
 }

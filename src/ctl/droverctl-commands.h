@@ -26,5 +26,7 @@ int  droverctl_verify_main (int    argc,
                             char **argv);
 int  droverctl_trust_main  (int    argc,
                             char **argv);
+int  droverctl_stream_main (int    argc,
+                            char **argv);
 
 G_END_DECLS

@@ -25,6 +25,7 @@ static const Command commands[] = {
   { "keygen", droverctl_keygen_main },
   { "scan", droverctl_scan_main },
   { "sign", droverctl_sign_main },
+  { "stream", droverctl_stream_main },
   { "trust", droverctl_trust_main },
   { "verify", droverctl_verify_main },
 };
@@ -66,6 +67,7 @@ main (int   argc,
                                       "  sign FILE           sign a print job: its manifest (job id, printers,\n"
                                       "                      validity, limits) in minisign's trusted comment\n"
                                       "  verify FILE         check a job's signature and manifest\n"
+                                      "  stream FILE         stream a signed job to a USB printer, after the gate\n"
                                       "  trust               list, add and revoke the keys whose jobs are trusted\n"
                                       "\n"
                                       "  Run “droverctl COMMAND --help” for a command's options.\n"

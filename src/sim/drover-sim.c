@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "sim-anycubic-broker.h"
 #include "sim-bambu-broker.h"
 #include "sim-farm.h"
 #include "sim-gcode.h"
@@ -41,6 +42,7 @@ typedef struct
   gboolean          silent_done;
   GDataInputStream *control;
   SimBambuBrokers  *bambu;
+  SimAnycubicBrokers *anycubic;
   SimHttp          *http;
   GPtrArray        *serial;         /* SimMarlin */
   double            unplug_after;
@@ -80,6 +82,9 @@ static double opt_unplug_after = -1;
 static char *opt_serial_link_dir;
 static gboolean opt_bambu_on_farm_broker;
 static int opt_bambu_max_clients = 4;
+static gboolean opt_anycubic_lan;
+static gboolean opt_anycubic_lan_plain;
+static int opt_incident_store_percent = 12;
 static gboolean opt_version;
 
 static const GOptionEntry entries[] = {
@@ -92,7 +97,8 @@ static const GOptionEntry entries[] = {
   { "mqtt-version", 0, 0, G_OPTION_ARG_INT, &opt_mqtt_version, N_("MQTT protocol: 5 (default) or 3 for 3.1.1"), N_("5|3") },
   { "printers", 'n', 0, G_OPTION_ARG_INT, &opt_printers, N_("How many printers (default 12, at most 10000)"), N_("N") },
   { "mix", 0, 0, G_OPTION_ARG_STRING, &opt_mix,
-    N_("Weights of the connectors, such as moonraker=3,octoprint=3,bambu=2,native=3 (the default)"), N_("LIST") },
+    N_("Weights of the connectors, such as moonraker=3,octoprint=3,bambu=2,native=3 (the default); "
+       "also anycubic and anycubic-lan"), N_("LIST") },
   { "seed", 0, 0, G_OPTION_ARG_INT, &opt_seed, N_("Seed of the farm's dice: the same seed gives the same farm (default 1)"), N_("N") },
   { "time-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opt_time_scale,
     N_("Simulated seconds per real second (default 1; 60 makes an hour a minute)"), N_("X") },
@@ -109,6 +115,9 @@ static const GOptionEntry entries[] = {
     N_("When the attack comes, in real seconds after start (default 10)"), N_("SECONDS") },
   { "incident-printers", 0, 0, G_OPTION_ARG_INT, &opt_incident_printers,
     N_("How many printers the attack reaches (default 3)"), N_("K") },
+  { "incident-store-percent", 0, 0, G_OPTION_ARG_INT, &opt_incident_store_percent,
+    N_("Of the Anycubic printers the readme reaches, the share that store it (default 12, as 237 of "
+       "over 2,000 in 2024; at least one when above 0)"), N_("PERCENT") },
   { "silent-after", 0, 0, G_OPTION_ARG_DOUBLE, &opt_silent_after,
     N_("Stop answering MQTT after this many real seconds, connections kept open"), N_("SECONDS") },
   { "duration", 0, 0, G_OPTION_ARG_DOUBLE, &opt_duration,
@@ -119,6 +128,11 @@ static const GOptionEntry entries[] = {
     N_("Publish Bambu printers on the farm's broker instead of a TLS broker of their own each"), NULL },
   { "bambu-max-clients", 0, 0, G_OPTION_ARG_INT, &opt_bambu_max_clients,
     N_("How many clients a Bambu printer's broker accepts (default 4; firmware allows 1 to 5)"), N_("N") },
+  { "anycubic-lan", 0, 0, G_OPTION_ARG_NONE, &opt_anycubic_lan,
+    N_("Run the Anycubic printers of --mix in LAN mode (Kobra 3 / S1, each its own MQTT 5 broker), "
+       "as if --mix named them anycubic-lan"), NULL },
+  { "anycubic-lan-plain", 0, 0, G_OPTION_ARG_NONE, &opt_anycubic_lan_plain,
+    N_("Anycubic LAN brokers take clients over plain TCP (as port 2883) instead of TLS (as port 9883)"), NULL },
   { "serial", 0, 0, G_OPTION_ARG_INT, &opt_serial,
     N_("How many Marlin printers on pseudo-terminals, besides the broker's printers (default 0)"), N_("N") },
   { "baud", 0, 0, G_OPTION_ARG_INT, &opt_baud,
@@ -181,7 +195,8 @@ parse_mix (const char  *text,
       if (!known || g_str_equal (pair[0], "serial"))
         {
           g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       _("Unknown connector “%s”: use native, moonraker, octoprint or bambu"), pair[0]);
+                       _("Unknown connector “%s”: use native, moonraker, octoprint, bambu, anycubic or anycubic-lan"),
+                       pair[0]);
           return FALSE;
         }
     }
@@ -478,6 +493,25 @@ read_control (Sim *sim)
   g_data_input_stream_read_line_async (sim->control, G_PRIORITY_DEFAULT, NULL, control_line_cb, sim);
 }
 
+/* An Anycubic printer in LAN mode is a broker of its own, with the account
+ * of its device_account.json. */
+static gboolean
+prepare_anycubic_lan (Sim         *sim,
+                      SimPrinter  *printer,
+                      GError     **error)
+{
+  if (sim->anycubic == NULL &&
+      (sim->anycubic = sim_anycubic_brokers_new (!opt_anycubic_lan_plain, error)) == NULL)
+    return FALSE;
+
+  if (!sim_anycubic_brokers_add (sim->anycubic, printer->serial, printer->username, printer->access_code,
+                                 &printer->broker_uri, &printer->internal_uri, error))
+    return FALSE;
+
+  printer->ca_file = g_strdup (sim_anycubic_brokers_get_ca_file (sim->anycubic));
+  return TRUE;
+}
+
 /* A Bambu printer is a broker of its own: start it before the printer connects. */
 static gboolean
 prepare_printer_cb (SimPrinter  *printer,
@@ -485,6 +519,9 @@ prepare_printer_cb (SimPrinter  *printer,
                     GError     **error)
 {
   Sim *sim = data;
+
+  if (printer->dialect == SIM_DIALECT_ANYCUBIC_LAN)
+    return prepare_anycubic_lan (sim, printer, error);
 
   if (printer->dialect != SIM_DIALECT_BAMBU || opt_bambu_on_farm_broker)
     return TRUE;
@@ -510,7 +547,12 @@ power_printer_cb (SimPrinter *printer,
   Sim *sim = data;
   g_autoptr(GError) error = NULL;
 
-  if (sim->bambu != NULL && !sim_bambu_brokers_power (sim->bambu, printer->serial, on, &error))
+  if (printer->dialect == SIM_DIALECT_ANYCUBIC_LAN)
+    {
+      if (sim->anycubic != NULL && !sim_anycubic_brokers_power (sim->anycubic, printer->serial, on, &error))
+        g_printerr ("drover-sim: %s\n", error->message);
+    }
+  else if (sim->bambu != NULL && !sim_bambu_brokers_power (sim->bambu, printer->serial, on, &error))
     g_printerr ("drover-sim: %s\n", error->message);
 }
 
@@ -556,12 +598,33 @@ main (int   argc,
                                       "  bambu      Bambu Lab LAN mode: device/<serial>/report and /request, each printer\n"
                                       "             its own mosquitto over TLS (user bblp, the access code), with a\n"
                                       "             certificate for CN=<serial>: “bambu ID SERIAL URI CODE CA-FILE”\n"
+                                      "  anycubic   Anycubic Kobra 2 on the farm's broker, as on Anycubic's cloud: reports on\n"
+                                      "             anycubic/anycubicCloud/v1/printer/public/<model>/<device-id>/<type>/report\n"
+                                      "             (lastWill, status, tempature, print, file, info), orders on\n"
+                                      "             anycubic/anycubicCloud/v1/server/printer/<model>/<device-id>/…; a print\n"
+                                      "             start with a url is fetched over HTTP (loopback only) and stored\n"
+                                      "  anycubic-lan  Kobra 3 / S1 in LAN mode: orders on …/slicer/printer/… and\n"
+                                      "             …/web/printer/…; each printer its own mosquitto, MQTT 5, with the user\n"
+                                      "             and password of its device_account.json, over TLS (--anycubic-lan-plain:\n"
+                                      "             plain TCP): “anycubic ID DEVICE-ID MODEL URI USER PASSWORD CA-FILE|-”\n"
                                       "  native     Drover's own dialect: drover/v1/<id>/… (docs/protocol.md)\n"
                                       "  serial     (--serial N) Marlin on a pseudo-terminal each: “serial S-ID PATH”;\n"
                                       "             numbered lines with checksums, Resend, busy, M105/M155/M115/M20–M27\n"
                                       "\n"
                                       "Standard output, one line each: “ready N”, “printer ID CONNECTOR NAME”,\n"
                                       "“http BASE”, “incident KIND ID,ID,…”, “silent”, and the answers to control commands.\n"
+                                      "\n"
+                                      "The readme incident on a farm with Anycubic printers on its broker is the 2024 one:\n"
+                                      "a client that is not Drover (mqttx_…) orders K Anycubic printers to print a url on a\n"
+                                      "web server of its own (127.0.0.9, or 127.0.0.1 where that cannot be bound), named\n"
+                                      "hacked_machine_readme.gcode; --incident-store-percent of them store it (which ones\n"
+                                      "follows --seed), the others report the download failed.\n"
+                                      "\n"
+                                      "The inventory (--inventory) has a [broker farm] group and a [printer ID] group each:\n"
+                                      "name, connector and how to reach it: broker, instance, base-topic, serial, uri,\n"
+                                      "ca-file, access-code, http and api-key as docs/inventory.md says; Anycubic printers\n"
+                                      "device-id and model-id, and in LAN mode uri, ca-file, username and access-code\n"
+                                      "(the password). Secrets are written only because the farm is a demo.\n"
                                       "\n"
                                       "Control commands (with --control), one per line on standard input:\n"
                                       "  incident readme|gcode|print [K]   stage the attack on K printers now\n"
@@ -639,6 +702,16 @@ main (int   argc,
       g_printerr ("drover-sim: %s\n", error->message);
       return 2;
     }
+  if (opt_anycubic_lan)
+    {
+      options.mix[SIM_DIALECT_ANYCUBIC_LAN] += options.mix[SIM_DIALECT_ANYCUBIC];
+      options.mix[SIM_DIALECT_ANYCUBIC] = 0;
+    }
+  if (opt_incident_store_percent < 0 || opt_incident_store_percent > 100)
+    {
+      g_printerr (_("drover-sim: --incident-store-percent is between 0 and 100\n"));
+      return 2;
+    }
 
   if (opt_incident != NULL && !parse_incident (opt_incident, &sim.incident_kind))
     {
@@ -659,6 +732,7 @@ main (int   argc,
   options.mqtt5 = opt_mqtt_version == 5;
   options.offline_one_in = (guint)MAX (opt_offline_one_in, 0);
   options.no_random_jobs = opt_no_random_jobs;
+  options.incident_store_percent = (guint)opt_incident_store_percent;
   options.prepare = prepare_printer_cb;
   options.power = power_printer_cb;
   options.hook_data = &sim;
@@ -676,6 +750,7 @@ main (int   argc,
     {
       g_printerr ("drover-sim: %s\n", error->message);
       sim_bambu_brokers_free (sim.bambu);
+      sim_anycubic_brokers_free (sim.anycubic);
       return 1;
     }
 
@@ -688,6 +763,7 @@ main (int   argc,
           g_printerr ("drover-sim: %s\n", error->message);
           sim_farm_free (sim.farm);
           sim_bambu_brokers_free (sim.bambu);
+          sim_anycubic_brokers_free (sim.anycubic);
           return 1;
         }
       sim_farm_set_http_base (sim.farm, sim_http_get_base (sim.http));
@@ -707,6 +783,7 @@ main (int   argc,
       g_clear_pointer (&sim.http, sim_http_free);
       sim_farm_free (sim.farm);
       sim_bambu_brokers_free (sim.bambu);
+      sim_anycubic_brokers_free (sim.anycubic);
       return 1;
     }
 
@@ -715,9 +792,12 @@ main (int   argc,
       SimPrinter *printer = g_ptr_array_index (sim_farm_get_printers (sim.farm), i);
 
       say ("printer %s %s %s", printer->id, sim_dialect_to_string (printer->dialect), printer->name);
-      if (printer->broker_uri != NULL)
+      if (printer->broker_uri != NULL && printer->dialect == SIM_DIALECT_BAMBU)
         say ("bambu %s %s %s %s %s", printer->id, printer->serial, printer->broker_uri,
              printer->access_code, printer->ca_file);
+      else if (printer->broker_uri != NULL && printer->dialect == SIM_DIALECT_ANYCUBIC_LAN)
+        say ("anycubic %s %s %u %s %s %s %s", printer->id, printer->serial, printer->model_id, printer->broker_uri,
+             printer->username, printer->access_code, printer->ca_file != NULL ? printer->ca_file : "-");
     }
 
   if (opt_inventory != NULL)
@@ -744,6 +824,7 @@ main (int   argc,
           g_clear_pointer (&sim.http, sim_http_free);
           sim_farm_free (sim.farm);
           sim_bambu_brokers_free (sim.bambu);
+          sim_anycubic_brokers_free (sim.anycubic);
           return 1;
         }
     }
@@ -771,6 +852,7 @@ main (int   argc,
   sim_farm_free (sim.farm);
   sim_farm_release_intruder ();
   sim_bambu_brokers_free (sim.bambu);
+  sim_anycubic_brokers_free (sim.anycubic);
   g_clear_object (&sim.control);
   g_main_loop_unref (sim.loop);
   g_usleep (100 * 1000);

@@ -36,14 +36,37 @@ static const char * const dialect_names[SIM_N_DIALECTS] = {
   [SIM_DIALECT_OCTOPRINT] = "octoprint",
   [SIM_DIALECT_BAMBU] = "bambu",
   [SIM_DIALECT_SERIAL] = "serial",
+  [SIM_DIALECT_ANYCUBIC] = "anycubic",
+  [SIM_DIALECT_ANYCUBIC_LAN] = "anycubic-lan",
 };
 
-static const char * const model_names[SIM_N_DIALECTS][4] = {
+#define MAX_MODELS 5
+
+/* Up to MAX_MODELS a dialect, the rest NULL. */
+static const char * const model_names[SIM_N_DIALECTS][MAX_MODELS] = {
   [SIM_DIALECT_NATIVE] = { "DIY CoreXY", "RatRig V-Core", "Voron 0.2", "Annex K3" },
   [SIM_DIALECT_MOONRAKER] = { "Voron 2.4", "Voron Trident", "Sovol SV08", "Creality K1" },
   [SIM_DIALECT_OCTOPRINT] = { "Prusa MK4", "Prusa MINI+", "Ender 3 V3", "Prusa MK3S+" },
   [SIM_DIALECT_BAMBU] = { "Bambu P1S", "Bambu X1C", "Bambu A1", "Bambu P1P" },
   [SIM_DIALECT_SERIAL] = { "Ender 3 (USB)", "Prusa i3 (USB)", "Anet A8 (USB)", "CR-10 (USB)" },
+  /* The cloud's Kobra 2 family and the LAN-mode printers, each with its
+   * model id below (shared/reference/bambu-anycubic.md B2). */
+  [SIM_DIALECT_ANYCUBIC] = { "Kobra 2 Pro", "Kobra 2 Plus", "Kobra 2 Max" },
+  [SIM_DIALECT_ANYCUBIC_LAN] = { "Kobra 3", "Kobra S1", "Kobra 3 Max", "Kobra 3 V2", "Kobra S1 Max" },
+};
+
+static const struct {
+  const char *name;
+  guint       model_id;
+} anycubic_models[] = {
+  { "Kobra 2 Pro", 20021 },
+  { "Kobra 2 Plus", 20022 },
+  { "Kobra 2 Max", 20023 },
+  { "Kobra 3", 20024 },
+  { "Kobra S1", 20025 },
+  { "Kobra 3 Max", 20026 },
+  { "Kobra 3 V2", 20027 },
+  { "Kobra S1 Max", 20029 },
 };
 
 static const char * const part_names[] = {
@@ -58,6 +81,21 @@ sim_dialect_to_string (SimDialect dialect)
   g_return_val_if_fail (dialect < SIM_N_DIALECTS, NULL);
 
   return dialect_names[dialect];
+}
+
+/* The inventory's connector: both Anycubic set-ups are one connector. */
+const char *
+sim_dialect_get_connector (SimDialect dialect)
+{
+  g_return_val_if_fail (dialect < SIM_N_DIALECTS, NULL);
+
+  return sim_dialect_is_anycubic (dialect) ? "anycubic" : dialect_names[dialect];
+}
+
+gboolean
+sim_dialect_is_anycubic (SimDialect dialect)
+{
+  return dialect == SIM_DIALECT_ANYCUBIC || dialect == SIM_DIALECT_ANYCUBIC_LAN;
 }
 
 const char *
@@ -223,6 +261,7 @@ sim_printer_free (SimPrinter *printer)
   g_free (printer->name);
   g_free (printer->serial);
   g_free (printer->access_code);
+  g_free (printer->username);
   g_free (printer->api_key);
   g_free (printer->job_file);
   g_free (printer->error_text);
@@ -809,6 +848,8 @@ class_for (SimDialect dialect)
     case SIM_DIALECT_MOONRAKER: return &sim_dialect_moonraker;
     case SIM_DIALECT_OCTOPRINT: return &sim_dialect_octoprint;
     case SIM_DIALECT_BAMBU: return &sim_dialect_bambu;
+    case SIM_DIALECT_ANYCUBIC:
+    case SIM_DIALECT_ANYCUBIC_LAN: return &sim_dialect_anycubic;
     case SIM_DIALECT_SERIAL:
     case SIM_N_DIALECTS:
     default: return NULL;
@@ -847,6 +888,63 @@ random_hex (GRand *rand,
     g_string_append_c (out, "0123456789abcdef"[g_rand_int_range (rand, 0, 16)]);
 
   return g_string_free (out, FALSE);
+}
+
+static guint
+count_models (SimDialect dialect)
+{
+  guint n = 0;
+
+  while (n < MAX_MODELS && model_names[dialect][n] != NULL)
+    n++;
+
+  return MAX (n, 1);
+}
+
+static char *
+alphanumeric (const char *hex,
+              guint       length)
+{
+  static const char letters[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  GString *out = g_string_new (NULL);
+
+  for (guint i = 0; i < length && hex[2 * i] != '\0' && hex[2 * i + 1] != '\0'; i++)
+    {
+      guint byte = (guint)(g_ascii_xdigit_value (hex[2 * i]) << 4 | g_ascii_xdigit_value (hex[2 * i + 1]));
+
+      g_string_append_c (out, letters[byte % (sizeof letters - 1)]);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+/*
+ * name_anycubic:
+ *
+ * A device id of 32 hex digits (the shape of /user/ac_mqtt_connect_info's
+ * and /useremain/dev/device_id's), and for LAN mode the user and password
+ * of device_account.json, in the shape Rinkhals documents. Derived from
+ * the seed and the printer's place, not drawn from the farm's dice, so that
+ * adding Anycubic printers leaves every other printer of a seed as it was.
+ */
+static void
+name_anycubic (SimPrinter *printer,
+               const char *model,
+               guint       index)
+{
+  g_autofree char *seed = g_strdup_printf ("drover-sim/anycubic/%u/%u", printer->farm->options.seed, index);
+  g_autofree char *secret = g_compute_checksum_for_string (G_CHECKSUM_SHA256, seed, -1);
+  g_autofree char *user = alphanumeric (secret, 8);
+
+  g_free (printer->serial);
+  printer->serial = g_compute_checksum_for_string (G_CHECKSUM_MD5, seed, -1);
+  g_free (printer->access_code);
+  printer->access_code = alphanumeric (secret + 16, 15);
+  printer->username = g_strconcat ("user", user, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (anycubic_models); i++)
+    if (g_str_equal (model, anycubic_models[i].name))
+      printer->model_id = anycubic_models[i].model_id;
 }
 
 static void
@@ -961,12 +1059,13 @@ sim_farm_new (const SimFarmOptions  *options,
       SimPrinter *printer = g_new0 (SimPrinter, 1);
       SimDialect dialect = pick_dialect (farm, i);
       guint n = ++per_dialect[dialect];
+      guint n_models = count_models (dialect);
 
       printer->farm = farm;
       printer->dialect = dialect;
       printer->klass = class_for (dialect);
       printer->id = g_strdup_printf ("p-%04u", i + 1);
-      printer->name = g_strdup_printf ("%s #%u", model_names[dialect][n % 4], (n + 3) / 4);
+      printer->name = g_strdup_printf ("%s #%u", model_names[dialect][n % n_models], (n + n_models - 1) / n_models);
       printer->serial = g_strdup_printf ("01P00A%09u", 400000 + i);
       printer->access_code = g_strdup_printf ("%08u", g_rand_int_range (farm->rand, 0, 100000000));
       printer->api_key = random_hex (farm->rand, 32);
@@ -974,6 +1073,8 @@ sim_farm_new (const SimFarmOptions  *options,
       printer->gcode_store = g_ptr_array_new_with_free_func ((GDestroyNotify)gcode_entry_free);
       printer->command_log = g_ptr_array_new_with_free_func (g_free);
       printer->state = SIM_STATE_IDLE;
+      if (sim_dialect_is_anycubic (dialect))
+        name_anycubic (printer, model_names[dialect][n % n_models], i);
       seed_printer (printer, i);
 
       g_ptr_array_add (farm->printers, printer);

@@ -30,6 +30,8 @@ typedef enum
   SIM_DIALECT_OCTOPRINT,
   SIM_DIALECT_BAMBU,
   SIM_DIALECT_SERIAL,
+  SIM_DIALECT_ANYCUBIC,      /* Kobra 2: a client of the farm's broker, as of Anycubic's cloud */
+  SIM_DIALECT_ANYCUBIC_LAN,  /* Kobra 3 / S1 in LAN mode: its own MQTT 5 broker */
   SIM_N_DIALECTS
 } SimDialect;
 
@@ -75,7 +77,9 @@ struct _SimPrinter
   char                  *id;            /* one topic level: [A-Za-z0-9._-] */
   char                  *name;          /* display name */
   char                  *serial;        /* Bambu serial, Anycubic device id */
-  char                  *access_code;   /* Bambu LAN access code */
+  char                  *access_code;   /* Bambu LAN access code, Anycubic LAN password */
+  char                  *username;      /* Anycubic LAN user (device_account.json) */
+  guint                  model_id;      /* Anycubic model id: 20021 Kobra 2 Pro … */
   char                  *api_key;       /* OctoPrint / Moonraker HTTP API key */
   SimMqtt               *mqtt;          /* this printer's own connection */
   gboolean               own_mqtt;
@@ -162,6 +166,8 @@ typedef struct
   guint            offline_one_in;  /* per printer per minute; 0 never */
   gboolean         no_random_jobs;  /* printers print only what they are told */
   char            *http_base;       /* e.g. http://127.0.0.1:7125, NULL when no HTTP */
+  guint            incident_store_percent; /* of the Anycubic printers the readme reaches,
+                                            * how many store it (drover-sim: 12) */
   SimPrepareFunc   prepare;
   SimPowerFunc     power;
   gpointer         hook_data;
@@ -171,6 +177,7 @@ extern const SimDialectClass sim_dialect_native;
 extern const SimDialectClass sim_dialect_moonraker;
 extern const SimDialectClass sim_dialect_octoprint;
 extern const SimDialectClass sim_dialect_bambu;
+extern const SimDialectClass sim_dialect_anycubic;
 
 SimFarm     *sim_farm_new                (const SimFarmOptions *options,
                                           GError              **error);
@@ -197,6 +204,8 @@ void         sim_farm_release_intruder   (void);
 guint64      sim_farm_get_n_published    (SimFarm              *farm);
 
 const char  *sim_dialect_to_string       (SimDialect            dialect);
+const char  *sim_dialect_get_connector   (SimDialect            dialect);
+gboolean     sim_dialect_is_anycubic     (SimDialect            dialect);
 const char  *sim_state_to_string         (SimState              state);
 
 /* Messages for WebSocket clients (Moonraker's notify_*), sent by sim-http. */

@@ -1,7 +1,7 @@
 /* fuzz-decode.c: every decoder, fed whatever a broker could deliver
  *
  * The input is `<topic>\n<payload>`: the bytes before the first newline are
- * the topic, all after it the payload (see README.md). Each of the four
+ * the topic, all after it the payload (see README.md). Each of the five
  * decoders reads it, and whatever it says must keep the promises of
  * drover-decode.h: refused means nothing out; OK means a key, some field,
  * and values in range.
@@ -31,6 +31,7 @@ static const DroverDecodeFunc decoders[] = {
   drover_decode_moonraker,
   drover_decode_octoprint,
   drover_decode_bambu,
+  drover_decode_anycubic,
 };
 
 static void
