@@ -150,7 +150,8 @@ files_listed (gpointer data)
 }
 
 static Farm *
-farm_start (const char *mix)
+farm_start_full (const char *mix,
+                 gboolean    wait_for_files)
 {
   Farm *farm = g_new0 (Farm, 1);
   g_autoptr(GError) error = NULL;
@@ -195,10 +196,17 @@ farm_start (const char *mix)
   g_assert_no_error (error);
 
   g_assert_true (iterate_until (audit_ready, farm, 10));
-  g_assert_true (iterate_until (files_listed, farm, 30));
+  if (wait_for_files)
+    g_assert_true (iterate_until (files_listed, farm, 30));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (farm->fleet)), ==, 12);
 
   return farm;
+}
+
+static Farm *
+farm_start (const char *mix)
+{
+  return farm_start_full (mix, TRUE);
 }
 
 static void
@@ -663,6 +671,71 @@ test_audit_foreign_start (void)
   farm_free (farm);
 }
 
+static gboolean
+fleet_online (gpointer data)
+{
+  Farm *farm = data;
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (farm->fleet)); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (farm->fleet), i);
+
+      if (drover_printer_get_state (printer) == DROVER_PRINTER_STATE_OFFLINE)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The 2024 incident as it happened, on Anycubic printers: a stranger on
+ * the broker orders 5 of 12 printers to print a file from a server that
+ * is not the farm's. One incident, before any printer has the file. */
+static void
+test_audit_anycubic_incident (void)
+{
+  Farm *farm = farm_start_full ("anycubic=1", FALSE);
+  g_autofree char *line = NULL;
+  g_auto(GStrv) victims = NULL;
+  AlertWait wait = { farm, "hacked_machine_readme.gcode", 5 };
+  DroverAlert *alert;
+
+  g_assert_true (iterate_until (fleet_online, farm, 30));
+  send_control (farm, "incident readme 5");
+  line = wait_for_line (farm, "incident ");
+  victims = victims_of (line);
+  g_assert_cmpuint (g_strv_length (victims), ==, 5);
+
+  g_assert_true (iterate_until (alert_reaches, &wait, 2.0));
+  spin (1.0);
+  alert = find_alert (farm, "hacked_machine_readme.gcode");
+  assert_same_printers (alert, (const char * const *)victims);
+  g_assert_cmpuint (count_alerts_about (farm, "hacked_machine_readme.gcode"), ==, 1);
+  g_assert_cmpint (drover_alert_get_severity (alert), ==, DROVER_ALERT_CRITICAL);
+  g_assert_true (evidence_has (alert, "ordered it printed from 127.0.0."));
+  g_test_message ("%s", drover_alert_get_title (alert));
+  g_assert_nonnull (strstr (drover_alert_get_title (alert), "5 printers were told to download"));
+
+  farm_free (farm);
+}
+
+/* The same order from a host the farm's jobs come from is no alert. */
+static void
+test_audit_anycubic_allowed_host (void)
+{
+  Farm *farm = farm_start_full ("anycubic=1", FALSE);
+  const char * const hosts[] = { "127.0.0.9", "127.0.0.1", NULL };
+  g_autofree char *line = NULL;
+
+  drover_audit_set_allowed_hosts (farm->audit, hosts);
+  g_assert_true (iterate_until (fleet_online, farm, 30));
+  send_control (farm, "incident readme 3");
+  line = wait_for_line (farm, "incident ");
+  spin (2.0);
+  g_assert_cmpuint (count_alerts_about (farm, "hacked_machine_readme.gcode"), ==, 0);
+
+  farm_free (farm);
+}
+
 /* Events that come before the ledger was read wait; nothing is lost. */
 static void
 test_audit_events_wait_for_ledger (void)
@@ -706,6 +779,8 @@ main (int   argc,
   g_test_add_func ("/audit/sent-by-drover", test_audit_sent_by_drover);
   g_test_add_func ("/audit/dangerous-gcode", test_audit_dangerous_gcode);
   g_test_add_func ("/audit/foreign-start", test_audit_foreign_start);
+  g_test_add_func ("/audit/anycubic-incident", test_audit_anycubic_incident);
+  g_test_add_func ("/audit/anycubic-allowed-host", test_audit_anycubic_allowed_host);
 
   return g_test_run ();
 }

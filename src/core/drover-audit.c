@@ -107,6 +107,7 @@ struct _DroverAudit
   GDestroyNotify        fetch_destroy;
 
   DroverGcodeLimits     limits;
+  char                **allowed_hosts;
   guint                 window_s;
   char                 *operator_name;
 };
@@ -189,6 +190,7 @@ drover_audit_finalize (GObject *object)
   g_clear_pointer (&self->own_starts, g_hash_table_unref);
   g_clear_pointer (&self->scanned, g_hash_table_unref);
   g_free (self->operator_name);
+  g_strfreev (self->allowed_hosts);
 
   G_OBJECT_CLASS (drover_audit_parent_class)->finalize (object);
 }
@@ -1059,6 +1061,18 @@ gcode_is_dangerous (DroverAudit *self,
   return drover_gcode_report_is_dangerous (report);
 }
 
+/* The hosts this farm's jobs come from; a download from any other is an
+ * alert of its own. */
+static gboolean
+host_is_allowed (DroverAudit *self,
+                 const char  *url)
+{
+  g_autofree char *host = url_host (url);
+
+  return host != NULL && self->allowed_hosts != NULL &&
+         g_strv_contains ((const char * const *)self->allowed_hosts, host);
+}
+
 static void
 order_seen (DroverAudit       *self,
             DroverPrinter     *printer,
@@ -1081,7 +1095,7 @@ order_seen (DroverAudit       *self,
   body_string (body, "request_id", event->request_id);
   append_body (self, DROVER_LEDGER_KIND_COMMAND_OBSERVED, printer_id, command, body);
 
-  if (g_str_equal (command, "download") && event->file != NULL)
+  if (g_str_equal (command, "download") && event->file != NULL && !host_is_allowed (self, event->url))
     {
       g_autofree char *host = url_host (event->url);
       g_autofree char *sentence = g_strdup_printf (_("A client on the broker that is not Drover ordered it downloaded "
@@ -1095,6 +1109,31 @@ order_seen (DroverAudit       *self,
         group->host = g_strdup (host);
       drover_alert_add_evidence (group->alert, sentence);
       drover_alert_raise_severity (group->alert, DROVER_ALERT_WARNING);
+    }
+  else if ((g_str_equal (command, "start") || g_str_equal (command, "print")) && event->file != NULL &&
+           event->url != NULL && g_str_has_prefix (event->url, "http") && !host_is_allowed (self, event->url))
+    {
+      g_autofree char *host = url_host (event->url);
+      g_autofree char *sentence = g_strdup_printf (_("A client on the broker that is not Drover ordered it printed "
+                                                     "from %s, a server this farm's jobs do not come from."),
+                                                   host != NULL ? host : _("an unknown address"));
+
+      /* Anycubic's print-from-URL is a download first: keyed by the file,
+       * so the file's later arrival joins the same incident. */
+      group = group_for (self, event->file, event->file, printer_id, &created);
+      group->kinds |= GROUP_DOWNLOAD;
+      if (group->host == NULL)
+        group->host = g_strdup (host);
+      drover_alert_add_evidence (group->alert, sentence);
+      drover_alert_raise_severity (group->alert, DROVER_ALERT_WARNING);
+    }
+  else if ((g_str_equal (command, "start") || g_str_equal (command, "print")) && event->file != NULL &&
+           event->url != NULL && host_is_allowed (self, event->url))
+    {
+      /* From the farm's own job server: the print that follows is
+       * expected, in the ledger and nowhere else. */
+      drover_audit_note_own_start (self, printer_id, event->file);
+      return;
     }
   else if ((g_str_equal (command, "start") || g_str_equal (command, "print")) && event->file != NULL)
     {
@@ -1554,6 +1593,24 @@ drover_audit_set_incident_window (DroverAudit *self,
 {
   g_return_if_fail (DROVER_IS_AUDIT (self));
   self->window_s = seconds;
+}
+
+/**
+ * drover_audit_set_allowed_hosts:
+ * @hosts: (nullable) (array zero-terminated=1): the hosts this farm's jobs
+ *   are downloaded from
+ *
+ * A download or print-from-URL ordered from any other host raises an
+ * alert before the printer has the file.
+ */
+void
+drover_audit_set_allowed_hosts (DroverAudit        *self,
+                                const char * const *hosts)
+{
+  g_return_if_fail (DROVER_IS_AUDIT (self));
+
+  g_strfreev (self->allowed_hosts);
+  self->allowed_hosts = g_strdupv ((char **)hosts);
 }
 
 /**

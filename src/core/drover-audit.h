@@ -52,6 +52,8 @@ void           drover_audit_set_fetch_func       (DroverAudit          *self,
                                                   GDestroyNotify        destroy);
 void           drover_audit_set_incident_window  (DroverAudit          *self,
                                                   guint                 seconds);
+void           drover_audit_set_allowed_hosts    (DroverAudit          *self,
+                                                  const char * const   *hosts);
 void           drover_audit_set_operator         (DroverAudit          *self,
                                                   const char           *operator_name);
 const char    *drover_audit_get_operator         (DroverAudit          *self);

@@ -1128,6 +1128,9 @@ drover_farm_set_audit (DroverFarm  *self,
   g_set_object (&self->audit, audit);
   if (audit != NULL)
     {
+      g_auto(GStrv) hosts = drover_inventory_dup_job_hosts (self->inventory);
+
+      drover_audit_set_allowed_hosts (audit, (const char * const *)hosts);
       g_signal_connect_object (self->telemetry, "printer-event", G_CALLBACK (printer_event_cb), audit, 0);
       drover_audit_set_fetch_func (audit, fetch_file, self, NULL);
     }

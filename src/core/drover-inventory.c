@@ -43,6 +43,23 @@ struct _DroverInventory
 
 G_DEFINE_QUARK (drover-inventory-error-quark, drover_inventory_error)
 
+/**
+ * drover_inventory_dup_job_hosts:
+ *
+ * The `[farm]` group's `job-hosts`: the hosts this farm's jobs are
+ * downloaded from. An order to download from any other is an alert.
+ *
+ * Returns: (transfer full) (array zero-terminated=1) (nullable): the
+ *   hosts, or %NULL when the farm names none
+ */
+char **
+drover_inventory_dup_job_hosts (DroverInventory *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+
+  return g_key_file_get_string_list (self->key_file, "farm", "job-hosts", NULL, NULL);
+}
+
 static const char * const connector_names[] = {
   [DROVER_CONNECTOR_NATIVE] = "native",
   [DROVER_CONNECTOR_MOONRAKER] = "moonraker",

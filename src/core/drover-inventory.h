@@ -122,4 +122,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DroverInventory, drover_inventory_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DroverBrokerEntry, drover_broker_entry_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DroverPrinterEntry, drover_printer_entry_free)
 
+char              **drover_inventory_dup_job_hosts (DroverInventory *self);
+
 G_END_DECLS

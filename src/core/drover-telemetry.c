@@ -256,6 +256,12 @@ drover_telemetry_attach_link (DroverTelemetry *self,
       drover_mqtt_link_subscribe (link, "octoPrint/+/progress/printing", 0);
       drover_mqtt_link_subscribe (link, "octoPrint/+/event/+", 0);
     }
+  if (self->connectors & (1u << DROVER_CONNECTOR_ANYCUBIC))
+    {
+      drover_mqtt_link_subscribe (link, "anycubic/anycubicCloud/v1/printer/public/+/+/+/report", 0);
+      /* Orders to the printers from any client: the 2024 incident's path. */
+      drover_mqtt_link_subscribe (link, "anycubic/anycubicCloud/v1/+/printer/+/+/#", 1);
+    }
   if (self->connectors & (1u << DROVER_CONNECTOR_BAMBU))
     {
       drover_mqtt_link_subscribe (link, "device/+/report", 0);
@@ -315,6 +321,11 @@ decoder_for (const char          *topic,
     {
       *connector = DROVER_CONNECTOR_BAMBU;
       return drover_decode_bambu;
+    }
+  if (g_str_has_prefix (topic, "anycubic/"))
+    {
+      *connector = DROVER_CONNECTOR_ANYCUBIC;
+      return drover_decode_anycubic;
     }
 
   *connector = DROVER_CONNECTOR_MOONRAKER;
