@@ -2410,7 +2410,10 @@ tx_pump (SimMarlin *self,
     due = self->tx->len;
   else
     {
-      guint64 sent = (guint64) ((double) (now_us - self->tx_since_us) / byte_us (self));
+      /* A "now" taken before the burst began (a slow loop iteration) is
+       * no time at all, not a huge unsigned one that sends everything. */
+      gint64 elapsed = MAX (now_us - self->tx_since_us, 0);
+      guint64 sent = (guint64) ((double) elapsed / byte_us (self));
       due = sent > self->tx_sent ? sent - self->tx_sent : 0;
       due = MIN (due, self->tx->len);
     }
