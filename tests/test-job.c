@@ -330,6 +330,28 @@ test_job_gate (void)
     }
   }
 
+  /* Each refusal is in the ledger with its reason. */
+  {
+    GAsyncResult *flushed = NULL;
+    DroverLedgerQuery query = { 0 };
+    g_autoptr(GPtrArray) rows = NULL;
+
+    drover_ledger_flush_async (keys.ledger, NULL, store_result_cb, &flushed);
+    for (guint i = 0; i < 10000 && flushed == NULL; i++)
+      {
+        g_main_context_iteration (NULL, FALSE);
+        g_usleep (1000);
+      }
+    g_assert_nonnull (flushed);
+    g_object_unref (flushed);
+    query.kind = DROVER_LEDGER_KIND_JOB_REFUSED;
+    query.subject = "unsigned.gcode";
+    rows = drover_ledger_query (keys.ledger, &query, &error);
+    g_assert_no_error (error);
+    g_assert_cmpuint (rows->len, ==, 1);
+    g_assert_nonnull (strstr (((DroverLedgerEntry *)g_ptr_array_index (rows, 0))->body, "is not signed"));
+  }
+
   keys_clear (&keys);
 }
 

@@ -25,6 +25,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <json-glib/json-glib.h>
 
 #include "drover-job.h"
 #include "drover-minisign.h"
@@ -97,6 +98,32 @@ job_was_sent (DroverLedger *ledger,
   return TRUE;
 }
 
+/* The gate's refusals before any printer is named are in the ledger too. */
+static void
+record_refusal (DroverLedger *ledger,
+                GFile        *file,
+                const GError *error)
+{
+  g_autofree char *basename = g_file_get_basename (file);
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *body = NULL;
+
+  if (ledger == NULL || error == NULL)
+    return;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "result");
+  json_builder_add_string_value (builder, error->message);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  body = json_to_string (root, FALSE);
+  drover_ledger_append (ledger, DROVER_LEDGER_KIND_JOB_REFUSED, NULL, basename, body);
+}
+
+static DroverJob *load_unrecorded (GFile *file, GFile *signature, DroverTrustStore *trust, DroverLedger *ledger,
+                                   GCancellable *cancellable, GError **error);
+
 /**
  * drover_job_load:
  * @file: the G-code file
@@ -120,6 +147,30 @@ drover_job_load (GFile             *file,
                  GCancellable      *cancellable,
                  GError           **error)
 {
+  GError *local_error = NULL;
+  DroverJob *job;
+
+  g_return_val_if_fail (G_IS_FILE (file), NULL);
+  g_return_val_if_fail (trust != NULL, NULL);
+
+  job = load_unrecorded (file, signature, trust, ledger, cancellable, &local_error);
+  if (job == NULL)
+    {
+      record_refusal (ledger, file, local_error);
+      g_propagate_error (error, local_error);
+    }
+
+  return job;
+}
+
+static DroverJob *
+load_unrecorded (GFile             *file,
+                 GFile             *signature,
+                 DroverTrustStore  *trust,
+                 DroverLedger      *ledger,
+                 GCancellable      *cancellable,
+                 GError           **error)
+{
   g_autoptr(DroverJob) self = NULL;
   g_autoptr(GFileInfo) info = NULL;
   g_autoptr(GFile) signature_file = NULL;
@@ -131,8 +182,6 @@ drover_job_load (GFile             *file,
   DroverGcodeLimits limits;
   DroverGcodeScan *scan;
 
-  g_return_val_if_fail (G_IS_FILE (file), NULL);
-  g_return_val_if_fail (trust != NULL, NULL);
 
   self = g_object_new (DROVER_TYPE_JOB, NULL);
   basename = g_file_get_basename (file);
