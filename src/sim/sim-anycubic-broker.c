@@ -31,6 +31,10 @@
 #include <sys/prctl.h>
 
 #include "sim-anycubic-broker.h"
+#include "sim-tools.h"
+
+/* Who needs openssl and mosquitto, when one is missing. */
+#define NEEDED_BY "Anycubic printers in LAN mode"
 
 #define START_TIMEOUT_MS 5000
 
@@ -51,106 +55,6 @@ struct _SimAnycubicBrokers
   gboolean    tls;
   GPtrArray  *brokers;   /* Broker */
 };
-
-static const char *
-find_tool (const char *name)
-{
-  static const char * const dirs[] = { "/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin" };
-  static GHashTable *found;
-  char *path;
-
-  if (found == NULL)
-    found = g_hash_table_new (g_str_hash, g_str_equal);
-
-  if ((path = g_hash_table_lookup (found, name)) != NULL)
-    return path;
-
-  path = g_find_program_in_path (name);
-  for (guint i = 0; path == NULL && i < G_N_ELEMENTS (dirs); i++)
-    {
-      char *candidate = g_build_filename (dirs[i], name, NULL);
-
-      if (g_file_test (candidate, G_FILE_TEST_IS_EXECUTABLE))
-        path = candidate;
-      else
-        g_free (candidate);
-    }
-
-  if (path != NULL)
-    g_hash_table_insert (found, (char *)name, path);
-
-  return path;
-}
-
-static gboolean
-run_tool (GError **error,
-          ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autofree char *output = NULL;
-  const char *arg;
-  const char *tool;
-  va_list args;
-
-  va_start (args, error);
-  arg = va_arg (args, const char *);
-  tool = find_tool (arg);
-  if (tool == NULL)
-    {
-      va_end (args);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "Anycubic printers in LAN mode need the “%s” program to make their broker; install it or "
-                   "leave anycubic-lan out of --mix", arg);
-      return FALSE;
-    }
-  g_ptr_array_add (argv, (gpointer)tool);
-  while ((arg = va_arg (args, const char *)) != NULL)
-    g_ptr_array_add (argv, (gpointer)arg);
-  va_end (args);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_newv ((const char * const *)argv->pdata,
-                               G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE, error);
-  if (process == NULL || !g_subprocess_communicate_utf8 (process, NULL, NULL, &output, NULL, error))
-    return FALSE;
-
-  if (!g_subprocess_get_successful (process))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s failed: %s", tool, output != NULL ? output : "");
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-static guint16
-free_port (void)
-{
-  g_autoptr(GSocket) socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL);
-  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
-  g_autoptr(GSocketAddress) bound = NULL;
-
-  if (socket == NULL || !g_socket_bind (socket, address, FALSE, NULL))
-    return 0;
-  bound = g_socket_get_local_address (socket, NULL);
-
-  return bound != NULL ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)) : 0;
-}
-
-static gboolean
-port_open (guint16 port)
-{
-  g_autoptr(GSocketClient) client = g_socket_client_new ();
-  g_autoptr(GSocketConnection) connection = NULL;
-
-  g_socket_client_set_enable_proxy (client, FALSE);
-  g_socket_client_set_timeout (client, 1);
-  connection = g_socket_client_connect_to_host (client, "127.0.0.1", port, NULL, NULL);
-
-  return connection != NULL;
-}
 
 static void
 broker_free (Broker *broker)
@@ -193,7 +97,7 @@ sim_anycubic_brokers_new (gboolean   tls,
 
   self->ca_file = g_build_filename (self->dir, "ca.pem", NULL);
   self->ca_key = g_build_filename (self->dir, "ca.key", NULL);
-  if (!run_tool (error, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+  if (!sim_tool_run (NEEDED_BY, error, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                  "-nodes", "-keyout", self->ca_key, "-out", self->ca_file, "-days", "3650",
                  "-subj", "/O=drover-sim/CN=drover-sim Anycubic LAN CA (simulated)", NULL))
     {
@@ -233,7 +137,7 @@ launch (Broker  *broker,
 
   g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   broker->process = g_subprocess_launcher_spawn (launcher, error,
-                                                 find_tool ("mosquitto"), "-c", broker->config_path, NULL);
+                                                 sim_tool_find ("mosquitto"), "-c", broker->config_path, NULL);
   if (broker->process == NULL)
     return FALSE;
 
@@ -242,7 +146,7 @@ launch (Broker  *broker,
     {
       if (g_subprocess_get_identifier (broker->process) == NULL)
         break;
-      if (port_open (broker->internal_port) && port_open (broker->client_port))
+      if (sim_port_open (broker->internal_port) && sim_port_open (broker->client_port))
         return TRUE;
       g_usleep (20 * 1000);
     }
@@ -288,22 +192,22 @@ sim_anycubic_brokers_add (SimAnycubicBrokers  *self,
   broker->config_path = g_strdup_printf ("%s/%s.conf", self->dir, device_id);
   g_ptr_array_add (self->brokers, broker);
 
-  if (!run_tool (error, "mosquitto_passwd", "-c", "-b", passwords, username, password, NULL))
+  if (!sim_tool_run (NEEDED_BY, error, "mosquitto_passwd", "-c", "-b", passwords, username, password, NULL))
     return FALSE;
 
   /* CN is the device id, and the certificate names the address clients
    * use, so that a client that checks host names (Paho with verify = 1)
    * accepts it against the simulator's CA. */
   if (self->tls &&
-      (!run_tool (error, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      (!sim_tool_run (NEEDED_BY, error, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                   "-keyout", key, "-out", csr, "-subj", subject,
                   "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", NULL) ||
-       !run_tool (error, "openssl", "x509", "-req", "-in", csr, "-CA", self->ca_file, "-CAkey", self->ca_key,
+       !sim_tool_run (NEEDED_BY, error, "openssl", "x509", "-req", "-in", csr, "-CA", self->ca_file, "-CAkey", self->ca_key,
                   "-CAcreateserial", "-copy_extensions", "copy", "-out", cert, "-days", "3650", NULL)))
     return FALSE;
 
-  broker->client_port = free_port ();
-  broker->internal_port = free_port ();
+  broker->client_port = sim_free_port ();
+  broker->internal_port = sim_free_port ();
   if (self->tls)
     tls = g_strdup_printf ("cafile %s\ncertfile %s\nkeyfile %s\n", self->ca_file, cert, key);
   config = g_strdup_printf ("user %s\n"
