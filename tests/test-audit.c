@@ -693,7 +693,8 @@ fleet_online (gpointer data)
 static void
 test_audit_anycubic_incident (void)
 {
-  Farm *farm = farm_start_full ("anycubic=1", FALSE);
+  /* Drover's first look at each printer's files comes before the order. */
+  Farm *farm = farm_start_full ("anycubic=1", TRUE);
   g_autofree char *line = NULL;
   g_auto(GStrv) victims = NULL;
   AlertWait wait = { farm, "hacked_machine_readme.gcode", 5 };
@@ -714,6 +715,20 @@ test_audit_anycubic_incident (void)
   g_assert_true (evidence_has (alert, "ordered it printed from 127.0.0."));
   g_test_message ("%s", drover_alert_get_title (alert));
   g_assert_nonnull (strstr (drover_alert_get_title (alert), "5 printers were told to download"));
+
+  /* Later, the file turns up on the printers that stored it (drover-sim
+   * stores it on 12 %, at least one): it joins the same incident, which
+   * then says how many have it. Drover asks for the lists every 10 s. */
+  {
+    EvidenceWait arrived = { alert, "Drover did not send this file" };
+
+    g_assert_true (iterate_until (evidence_arrives, &arrived, 30));
+    g_test_message ("%s", drover_alert_get_title (alert));
+    g_assert_nonnull (strstr (drover_alert_get_title (alert), "have it") != NULL ?
+                      strstr (drover_alert_get_title (alert), "have it") : strstr (drover_alert_get_title (alert), "has it"));
+    g_assert_cmpuint (count_alerts_about (farm, "hacked_machine_readme.gcode"), ==, 1);
+    assert_same_printers (alert, (const char * const *)victims);
+  }
 
   farm_free (farm);
 }

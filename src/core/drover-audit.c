@@ -70,6 +70,8 @@ typedef struct
   char        *subject;
   GroupKind    kinds;
   char        *host;        /* where a download order pointed */
+  GHashTable  *stored;      /* printer ids where the file turned up */
+  GHashTable  *ordered;     /* printer ids told to download it */
 } Group;
 
 typedef struct
@@ -138,6 +140,8 @@ group_free (Group *group)
   g_free (group->key);
   g_free (group->subject);
   g_free (group->host);
+  g_clear_pointer (&group->stored, g_hash_table_unref);
+  g_clear_pointer (&group->ordered, g_hash_table_unref);
   g_free (group);
 }
 
@@ -373,7 +377,15 @@ update_title (DroverAudit *self,
   const char *first = printer_name (self, drover_alert_get_printers (alert)[0]);
   g_autofree char *title = NULL;
 
-  if (group->kinds & GROUP_FILE)
+  /* Ordered to many, stored by some: say both, as the 2024 count did
+   * (2,000 told, 237 with the file). */
+  if ((group->kinds & GROUP_DOWNLOAD) && (group->kinds & GROUP_FILE) && n > 1 &&
+      g_hash_table_size (group->ordered) == n)
+    title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u printers were told to download “%s” from %s; %u has it",
+                                          "%u printers were told to download “%s” from %s; %u have it",
+                                          g_hash_table_size (group->stored)),
+                             n, group->subject, group->host, g_hash_table_size (group->stored));
+  else if (group->kinds & GROUP_FILE)
     title = n == 1 ? g_strdup_printf (_("Unexpected file “%s” on %s"), group->subject, first)
                    : g_strdup_printf (_("Unexpected file “%s” on %u printers"), group->subject, n);
   else if (group->kinds & GROUP_DOWNLOAD)
@@ -442,6 +454,8 @@ group_for (DroverAudit *self,
       group->key = g_strdup (key);
       group->subject = g_strdup (subject);
       group->alert = drover_alert_new (NULL, subject, g_get_real_time ());
+      group->stored = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+      group->ordered = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
       g_hash_table_insert (self->groups, group->key, group);
       *created = TRUE;
     }
@@ -798,6 +812,7 @@ file_appeared (DroverAudit          *self,
 
   group = group_for (self, info->name, info->name, printer_id, &created);
   group->kinds |= GROUP_FILE;
+  g_hash_table_add (group->stored, g_strdup (printer_id));
   drover_alert_raise_severity (group->alert, DROVER_ALERT_WARNING);
   drover_alert_add_evidence (group->alert, _("Drover did not send this file and no operator approved it."));
 
@@ -1105,6 +1120,7 @@ order_seen (DroverAudit       *self,
       /* Keyed by the file's name: its arrival joins this alert. */
       group = group_for (self, event->file, event->file, printer_id, &created);
       group->kinds |= GROUP_DOWNLOAD;
+      g_hash_table_add (group->ordered, g_strdup (printer_id));
       if (group->host == NULL)
         group->host = g_strdup (host);
       drover_alert_add_evidence (group->alert, sentence);
@@ -1122,6 +1138,7 @@ order_seen (DroverAudit       *self,
        * so the file's later arrival joins the same incident. */
       group = group_for (self, event->file, event->file, printer_id, &created);
       group->kinds |= GROUP_DOWNLOAD;
+      g_hash_table_add (group->ordered, g_strdup (printer_id));
       if (group->host == NULL)
         group->host = g_strdup (host);
       drover_alert_add_evidence (group->alert, sentence);

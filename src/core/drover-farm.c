@@ -46,6 +46,8 @@ struct _DroverFarm
   GPtrArray       *watches;    /* Watch: Moonraker WebSockets */
   GPtrArray       *serial_printers;  /* SerialPrinter */
   guint            files_source;
+  guint            anycubic_source;
+  guint            anycubic_first_source;
 };
 
 typedef struct _Watch Watch;
@@ -54,6 +56,18 @@ typedef struct _SerialPrinter SerialPrinter;
 static void serial_printer_free (SerialPrinter *serial);
 static void start_serial_printers (DroverFarm *self);
 static DroverSerialStream *find_serial_stream (DroverFarm *self, const char *printer_id);
+static void start_anycubic_lists (DroverFarm *self);
+static gboolean ask_anycubic_files_cb (gpointer user_data);
+
+static gboolean
+ask_anycubic_first_cb (gpointer user_data)
+{
+  DroverFarm *self = user_data;
+
+  self->anycubic_first_source = 0;
+  ask_anycubic_files_cb (self);
+  return G_SOURCE_REMOVE;
+}
 static gboolean start_file_channels_cb (gpointer user_data);
 
 G_DEFINE_FINAL_TYPE (DroverFarm, drover_farm, G_TYPE_OBJECT)
@@ -464,6 +478,8 @@ drover_farm_start (DroverFarm  *self,
   if (self->audit != NULL)
     self->files_source = g_timeout_add (500, start_file_channels_cb, self);
   start_serial_printers (self);
+  if (self->audit != NULL)
+    start_anycubic_lists (self);
 
   return TRUE;
 }
@@ -481,6 +497,8 @@ drover_farm_stop (DroverFarm *self)
   g_clear_handle_id (&self->poll_source, g_source_remove);
   g_clear_handle_id (&self->first_poll_source, g_source_remove);
   g_clear_handle_id (&self->files_source, g_source_remove);
+  g_clear_handle_id (&self->anycubic_source, g_source_remove);
+  g_clear_handle_id (&self->anycubic_first_source, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   if (self->watches != NULL)
@@ -1706,4 +1724,63 @@ find_serial_stream (DroverFarm *self,
     }
 
   return NULL;
+}
+
+/* Anycubic printers never push their file list: it is asked for, on the
+ * command topic, as Anycubic's own apps do (docs: reference Part B). */
+
+#define ANYCUBIC_LIST_SECONDS 10
+
+static gboolean
+ask_anycubic_files_cb (gpointer user_data)
+{
+  DroverFarm *self = user_data;
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      DroverMqttLink *link;
+      g_autofree char *model = NULL;
+      g_autofree char *topic = NULL;
+      g_autofree char *payload = NULL;
+      g_autofree char *msgid = NULL;
+
+      if (entry->connector != DROVER_CONNECTOR_ANYCUBIC || entry->key == NULL || entry->uri != NULL)
+        continue;
+      model = drover_inventory_dup_printer_value (self->inventory, entry->id, "model-id");
+      link = drover_farm_find_link (self, entry->id);
+      if (model == NULL || link == NULL)
+        continue;
+
+      msgid = g_uuid_string_random ();
+      if (self->audit != NULL)
+        drover_audit_note_own_request (self->audit, msgid);
+      topic = g_strdup_printf ("anycubic/anycubicCloud/v1/server/printer/%s/%s/file", model, entry->key);
+      payload = g_strdup_printf ("{\"type\":\"file\",\"action\":\"listLocal\",\"msgid\":\"%s\","
+                                 "\"timestamp\":%" G_GINT64_FORMAT ",\"data\":{\"path\":\"/\"}}",
+                                 msgid, g_get_real_time () / 1000);
+      drover_mqtt_link_publish (link, topic, payload, strlen (payload), 1, FALSE, NULL);
+    }
+
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+start_anycubic_lists (DroverFarm *self)
+{
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+
+      if (entry->connector == DROVER_CONNECTOR_ANYCUBIC)
+        {
+          self->anycubic_source = g_timeout_add_seconds (ANYCUBIC_LIST_SECONDS, ask_anycubic_files_cb, self);
+          /* The first list soon, for the baseline. */
+          self->anycubic_first_source = g_timeout_add (1500, ask_anycubic_first_cb, self);
+          return;
+        }
+    }
 }

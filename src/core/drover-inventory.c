@@ -44,6 +44,27 @@ struct _DroverInventory
 G_DEFINE_QUARK (drover-inventory-error-quark, drover_inventory_error)
 
 /**
+ * drover_inventory_dup_printer_value:
+ * @printer_id: a printer of the inventory
+ * @key: a key of its group that Drover's entry does not hold, such as an
+ *   Anycubic printer's `model-id`
+ *
+ * Returns: (transfer full) (nullable): the value, or %NULL
+ */
+char *
+drover_inventory_dup_printer_value (DroverInventory *self,
+                                    const char      *printer_id,
+                                    const char      *key)
+{
+  g_autofree char *group = NULL;
+
+  g_return_val_if_fail (self != NULL, NULL);
+
+  group = g_strconcat (PRINTER_GROUP, printer_id, NULL);
+  return g_key_file_get_string (self->key_file, group, key, NULL);
+}
+
+/**
  * drover_inventory_dup_job_hosts:
  *
  * The `[farm]` group's `job-hosts`: the hosts this farm's jobs are

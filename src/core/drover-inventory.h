@@ -123,5 +123,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DroverBrokerEntry, drover_broker_entry_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DroverPrinterEntry, drover_printer_entry_free)
 
 char              **drover_inventory_dup_job_hosts (DroverInventory *self);
+char               *drover_inventory_dup_printer_value (DroverInventory *self,
+                                                        const char      *printer_id,
+                                                        const char      *key);
 
 G_END_DECLS
