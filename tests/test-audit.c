@@ -751,6 +751,97 @@ test_audit_anycubic_allowed_host (void)
   farm_free (farm);
 }
 
+typedef struct
+{
+  DroverFarm  *farm;
+  const char  *printer_id;
+} LinkWait;
+
+static gboolean
+link_settled (gpointer data)
+{
+  LinkWait *wait = data;
+  DroverMqttLink *link = drover_farm_find_link (wait->farm, wait->printer_id);
+  DroverLinkState state = link != NULL ? drover_mqtt_link_get_state (link) : DROVER_LINK_STATE_STOPPED;
+
+  return state == DROVER_LINK_STATE_CONNECTED || state == DROVER_LINK_STATE_REFUSED;
+}
+
+/* Kobra 3 / S1 in LAN mode: each printer its own MQTT 5 broker with an
+ * account. The right password connects and the printer reports; a wrong
+ * one is refused with words, once, no retry storm. */
+static void
+test_audit_anycubic_lan (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autofree char *uri = drover_test_broker_dup_uri (broker);
+  g_autofree char *dir = g_dir_make_tmp ("drover-lan-XXXXXX", NULL);
+  g_autofree char *inventory_path = g_build_filename (dir, "farm.conf", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autoptr(GRegex) code = NULL;
+  g_autofree char *wrong = NULL;
+  gsize length = 0;
+
+  g_assert_no_error (error);
+  sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error,
+                          g_getenv ("DROVER_SIM_BIN"), "--broker", uri, "--printers", "1", "--mix", "anycubic-lan=1",
+                          "--http-port", "-1", "--inventory", inventory_path, "--control", NULL);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 3000 && !g_file_get_contents (inventory_path, &contents, &length, NULL); i++)
+    g_usleep (10 * 1000);
+  g_assert_nonnull (contents);
+
+  /* The right account. */
+  {
+    g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+    DroverInventory *inventory = drover_inventory_load_from_data (contents, length, &error);
+    g_autoptr(DroverFarm) farm = NULL;
+    LinkWait wait;
+    Farm view = { 0 };
+
+    g_assert_no_error (error);
+    farm = drover_farm_new (fleet, inventory);
+    g_assert_true (drover_farm_start (farm, &error));
+    wait.farm = farm;
+    wait.printer_id = "p-0001";
+    g_assert_true (iterate_until (link_settled, &wait, 30));
+    g_assert_cmpint (drover_mqtt_link_get_state (drover_farm_find_link (farm, "p-0001")), ==, DROVER_LINK_STATE_CONNECTED);
+    view.fleet = fleet;
+    g_assert_true (iterate_until (fleet_online, &view, 30));
+    drover_farm_stop (farm);
+  }
+
+  /* A wrong password. */
+  code = g_regex_new ("access-code=.*", 0, 0, NULL);
+  wrong = g_regex_replace (code, contents, -1, 0, "access-code=not-the-password", 0, NULL);
+  {
+    g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+    DroverInventory *inventory = drover_inventory_load_from_data (wrong, -1, &error);
+    g_autoptr(DroverFarm) farm = NULL;
+    LinkWait wait;
+    DroverMqttLink *link;
+
+    g_assert_no_error (error);
+    farm = drover_farm_new (fleet, inventory);
+    g_assert_true (drover_farm_start (farm, &error));
+    wait.farm = farm;
+    wait.printer_id = "p-0001";
+    g_assert_true (iterate_until (link_settled, &wait, 30));
+    link = drover_farm_find_link (farm, "p-0001");
+    g_test_message ("%s", drover_mqtt_link_get_status_message (link));
+    g_assert_cmpint (drover_mqtt_link_get_state (link), ==, DROVER_LINK_STATE_REFUSED);
+    g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (link), "user name and password"));
+    drover_farm_stop (farm);
+  }
+
+  g_output_stream_write_all (g_subprocess_get_stdin_pipe (sim), "quit\n", 5, NULL, NULL, NULL);
+  g_subprocess_wait (sim, NULL, NULL);
+  g_unlink (inventory_path);
+  g_rmdir (dir);
+}
+
 /* Events that come before the ledger was read wait; nothing is lost. */
 static void
 test_audit_events_wait_for_ledger (void)
@@ -796,6 +887,7 @@ main (int   argc,
   g_test_add_func ("/audit/foreign-start", test_audit_foreign_start);
   g_test_add_func ("/audit/anycubic-incident", test_audit_anycubic_incident);
   g_test_add_func ("/audit/anycubic-allowed-host", test_audit_anycubic_allowed_host);
+  g_test_add_func ("/audit/anycubic-lan", test_audit_anycubic_lan);
 
   return g_test_run ();
 }

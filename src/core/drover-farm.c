@@ -439,6 +439,23 @@ drover_farm_start (DroverFarm  *self,
               g_ptr_array_add (waiting, link);
             }
         }
+      else if (entry->connector == DROVER_CONNECTOR_ANYCUBIC)
+        {
+          /* Kobra 3 / S1 in LAN mode: the printer is an MQTT 5 broker with
+           * an account of its own (device_account.json); the password is
+           * kept like an access code. */
+          g_autofree char *username = drover_inventory_dup_printer_value (self->inventory, entry->id, "username");
+
+          if (entry->ca_file != NULL)
+            drover_mqtt_link_set_tls (link, entry->ca_file, NULL, NULL, TRUE);
+          if (entry->access_code != NULL)
+            drover_mqtt_link_set_credentials (link, username, entry->access_code);
+          else if (username != NULL)
+            {
+              start_after_secret (self, link, DROVER_SECRET_PRINTER, entry->id, username);
+              g_ptr_array_add (waiting, link);
+            }
+        }
       g_ptr_array_add (self->links, g_steal_pointer (&link));
     }
 
