@@ -34,6 +34,7 @@ struct _DroverPrinterEditor
   AdwPreferencesGroup  *own_group;
   AdwEntryRow          *uri_row;
   AdwPasswordEntryRow  *access_row;
+  AdwEntryRow          *username_row;
   AdwPasswordEntryRow  *api_key_row;
   AdwActionRow         *ca_row;
   AdwActionRow         *test_row;
@@ -129,11 +130,20 @@ update_rows (DroverPrinterEditor *self)
                           connector == DROVER_CONNECTOR_MOONRAKER || connector == DROVER_CONNECTOR_OCTOPRINT);
   gtk_widget_set_visible (GTK_WIDGET (self->broker_row), connector != DROVER_CONNECTOR_SERIAL);
   gtk_widget_set_visible (GTK_WIDGET (self->own_group), get_own_broker (self));
-  gtk_widget_set_visible (GTK_WIDGET (self->access_row), connector == DROVER_CONNECTOR_BAMBU);
+  gtk_widget_set_visible (GTK_WIDGET (self->access_row),
+                          connector == DROVER_CONNECTOR_BAMBU || connector == DROVER_CONNECTOR_ANYCUBIC);
+  gtk_widget_set_visible (GTK_WIDGET (self->username_row), connector == DROVER_CONNECTOR_ANYCUBIC);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->access_row),
+                                 connector == DROVER_CONNECTOR_ANYCUBIC ? _("Pass_word") : _("Acc_ess Code"));
   gtk_widget_set_visible (GTK_WIDGET (self->api_key_row),
                           connector == DROVER_CONNECTOR_OCTOPRINT || connector == DROVER_CONNECTOR_MOONRAKER);
 
-  if (connector == DROVER_CONNECTOR_BAMBU)
+  if (connector == DROVER_CONNECTOR_ANYCUBIC)
+    adw_preferences_group_set_description (self->own_group,
+                                           _("An Anycubic Kobra 3 or S1 in LAN mode is an MQTT 5 broker of its own, "
+                                             "usually ssl://address:9883, with the account of its device_account.json. "
+                                             "The password is kept in your keyring, never in the farm file."));
+  else if (connector == DROVER_CONNECTOR_BAMBU)
     adw_preferences_group_set_description (self->own_group,
                                            _("A Bambu Lab printer in LAN mode is a broker of its own: Drover signs in "
                                              "as bblp with the access code on the printer's screen. The code is kept "
@@ -332,6 +342,7 @@ drover_printer_editor_class_init (DroverPrinterEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, own_group);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, uri_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, access_row);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, username_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, api_key_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, ca_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterEditor, test_row);
@@ -430,6 +441,7 @@ drover_printer_editor_new (const DroverPrinterEntry *entry,
         gtk_editable_set_text (GTK_EDITABLE (self->key_row), entry->key != NULL ? entry->key : "");
       gtk_editable_set_text (GTK_EDITABLE (self->http_row), entry->http_url != NULL ? entry->http_url : "");
       gtk_editable_set_text (GTK_EDITABLE (self->uri_row), entry->uri != NULL ? entry->uri : "");
+      gtk_editable_set_text (GTK_EDITABLE (self->username_row), entry->username != NULL ? entry->username : "");
       self->ca_file = g_strdup (entry->ca_file);
       gtk_widget_set_visible (GTK_WIDGET (self->remove_group), TRUE);
 
@@ -444,7 +456,7 @@ drover_printer_editor_new (const DroverPrinterEntry *entry,
           gtk_editable_set_text (GTK_EDITABLE (self->api_key_row), secret);
         }
       else if (entry->connector == DROVER_CONNECTOR_BAMBU || entry->connector == DROVER_CONNECTOR_OCTOPRINT ||
-               entry->connector == DROVER_CONNECTOR_MOONRAKER)
+               entry->connector == DROVER_CONNECTOR_MOONRAKER || entry->connector == DROVER_CONNECTOR_ANYCUBIC)
         drover_secrets_lookup_async (DROVER_SECRET_PRINTER, entry->id, self->cancellable,
                                      code_found_cb, g_object_ref (self));
     }
@@ -529,10 +541,13 @@ drover_printer_editor_dup_entry (DroverPrinterEditor *self)
 
   g_clear_pointer (&entry->uri, g_free);
   g_clear_pointer (&entry->ca_file, g_free);
+  g_clear_pointer (&entry->username, g_free);
   if (own_broker)
     {
       entry->uri = _drover_editor_dup_text (self->uri_row);
       entry->ca_file = g_strdup (self->ca_file);
+      if (connector == DROVER_CONNECTOR_ANYCUBIC)
+        entry->username = _drover_editor_dup_text (self->username_row);
     }
 
   return entry;
@@ -554,6 +569,7 @@ drover_printer_editor_get_access_code (DroverPrinterEditor *self)
   switch (get_connector (self))
     {
     case DROVER_CONNECTOR_BAMBU:
+    case DROVER_CONNECTOR_ANYCUBIC:
       return gtk_editable_get_text (GTK_EDITABLE (self->access_row));
     case DROVER_CONNECTOR_OCTOPRINT:
     case DROVER_CONNECTOR_MOONRAKER:

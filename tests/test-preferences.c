@@ -386,6 +386,26 @@ test_preferences_farm (void)
   g_assert_cmpstr (secret, ==, "0123456789ABCDEF0123456789ABCDEF");
   g_free (secret);
 
+  /* An Anycubic Kobra 3 in LAN mode: its own broker, its account; the
+   * password goes to the keyring, the user name to the file. */
+  editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
+  type_into (editor, "_Id", "kobra-3");
+  type_into (editor, "_Name", "Kobra 3");
+  choose (editor, "_Kind", DROVER_CONNECTOR_ANYCUBIC);
+  choose (editor, "_Broker", 0);
+  type_into (editor, "_Device Id", "9347a110c5423fe412ce45533bfc10e6");
+  type_into (editor, "_Address", "ssl://127.0.0.1:9883");
+  type_into (editor, "_User Name", "userIvQ3mFvK");
+  type_into (editor, "Pass_word", "kobra-secret");
+  g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
+  g_free (contents);
+  contents = wait_for_file (path, "[printer kobra-3]");
+  g_assert_nonnull (strstr (contents, "username=userIvQ3mFvK"));
+  g_assert_null (strstr (contents, "kobra-secret"));
+  secret = keyring_lookup (DROVER_SECRET_PRINTER, "kobra-3");
+  g_assert_cmpstr (secret, ==, "kobra-secret");
+  g_free (secret);
+
   /* A Klipper printer on the broker. */
   editor = open_editor (preferences, "prefs.add-printer", DROVER_TYPE_PRINTER_EDITOR);
   type_into (editor, "_Id", "k-1");

@@ -444,7 +444,7 @@ drover_farm_start (DroverFarm  *self,
           /* Kobra 3 / S1 in LAN mode: the printer is an MQTT 5 broker with
            * an account of its own (device_account.json); the password is
            * kept like an access code. */
-          g_autofree char *username = drover_inventory_dup_printer_value (self->inventory, entry->id, "username");
+          const char *username = entry->username;
 
           if (entry->ca_file != NULL)
             drover_mqtt_link_set_tls (link, entry->ca_file, NULL, NULL, TRUE);

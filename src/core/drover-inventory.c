@@ -175,6 +175,7 @@ drover_printer_entry_copy (const DroverPrinterEntry *entry)
   copy->uri = g_strdup (entry->uri);
   copy->ca_file = g_strdup (entry->ca_file);
   copy->access_code = g_strdup (entry->access_code);
+  copy->username = g_strdup (entry->username);
   copy->http_url = g_strdup (entry->http_url);
   copy->api_key = g_strdup (entry->api_key);
 
@@ -196,6 +197,7 @@ drover_printer_entry_free (DroverPrinterEntry *entry)
   if (entry->access_code != NULL)
     memset (entry->access_code, 0, strlen (entry->access_code));
   g_free (entry->access_code);
+  g_free (entry->username);
   g_free (entry->http_url);
   g_free (entry->api_key);
   g_free (entry);
@@ -393,6 +395,7 @@ parse_printer (GKeyFile    *key_file,
   entry->uri = get_string (key_file, group, "uri");
   entry->ca_file = get_string (key_file, group, "ca-file");
   entry->access_code = get_string (key_file, group, "access-code");
+  entry->username = get_string (key_file, group, "username");
   entry->http_url = get_string (key_file, group, "http");
   entry->api_key = get_string (key_file, group, "api-key");
 
@@ -651,6 +654,7 @@ write_printer (GKeyFile                 *key_file,
   set_or_remove (key_file, group, "ca-file", entry->ca_file);
   set_or_remove (key_file, group, "http", entry->http_url);
   set_or_remove (key_file, group, "api-key", entry->api_key);
+  set_or_remove (key_file, group, "username", entry->username);
 
   /* A change of connector leaves no stale key of the old one behind. */
   for (guint i = 0; i < G_N_ELEMENTS (key_fields); i++)

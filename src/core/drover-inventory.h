@@ -35,6 +35,7 @@ typedef struct
   char                *access_code; /* Bambu; belongs in the keyring, accepted here from drover-sim's demo */
   char                *http_url;
   char                *api_key;
+  char                *username;    /* Anycubic LAN mode: the printer broker's account */
 } DroverPrinterEntry;
 
 typedef struct _DroverInventory DroverInventory;
