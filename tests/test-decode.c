@@ -1907,6 +1907,46 @@ test_octoprint_job (void)
   g_assert_cmpuint (update.fields, ==, 0);
 }
 
+/* A printer with thousands of files sends a list far over the state cap:
+ * it is read whole; a list over its own cap is refused, not cut short. */
+static void
+test_native_large_file_list (void)
+{
+  GString *payload = g_string_new ("{\"v\":1,\"ts\":\"2026-11-25T10:02:11.204Z\",\"files\":[");
+  g_autoptr(GString) huge = NULL;
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+  DroverEvent *event;
+
+  for (guint i = 0; i < 3000; i++)
+    g_string_append_printf (payload, "%s{\"name\":\"part_%05u_with_a_long_descriptive_name.gcode\",\"size\":%u,"
+                            "\"modified\":\"2026-11-07T09:47:11Z\",\"sha256\":\"%064u\"}",
+                            i > 0 ? "," : "", i, 1000 + i, i);
+  g_string_append (payload, "]}");
+  g_assert_cmpuint (payload->len, >, DROVER_DECODE_MAX_PAYLOAD);
+
+  g_assert_cmpint (drover_decode_native ("drover/v1/big-farm-1/files", (const guint8 *)payload->str, payload->len,
+                                         &key, &update), ==, DROVER_DECODE_OK);
+  event = g_ptr_array_index (update.events, 0);
+  g_assert_cmpuint (event->files->len, ==, 3000);
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* The same list made larger than its cap. */
+  huge = g_string_new (payload->str);
+  while (huge->len <= DROVER_DECODE_MAX_FILE_LIST)
+    g_string_append (huge, payload->str);
+  g_assert_cmpint (drover_decode_native ("drover/v1/big-farm-1/files", (const guint8 *)huge->str, huge->len,
+                                         &key, &update), ==, DROVER_DECODE_OVERSIZED);
+  g_assert_null (key);
+  g_assert_null (update.events);
+
+  /* State keeps its own, smaller cap. */
+  g_assert_cmpint (drover_decode_native ("drover/v1/big-farm-1/state", (const guint8 *)payload->str, payload->len,
+                                         &key, &update), ==, DROVER_DECODE_OVERSIZED);
+  g_string_free (payload, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1950,6 +1990,8 @@ main (int   argc,
   g_test_add_func ("/decode/merge-two-diffs", test_merge_two_diffs);
   g_test_add_func ("/decode/threads", test_threads);
   g_test_add_func ("/decode/octoprint-job", test_octoprint_job);
+
+  g_test_add_func ("/decode/native/large-file-list", test_native_large_file_list);
 
   return g_test_run ();
 }

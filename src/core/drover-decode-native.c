@@ -383,8 +383,10 @@ native_read (const DroverTopicLevel *leaf,
   DroverDecodeStatus status;
   JsonObject *root;
   gint64 version = 0;
+  gsize max_length = _drover_topic_level_is (leaf, "files") ? DROVER_DECODE_MAX_FILE_LIST :
+                     _drover_topic_level_is (leaf, "cmd") ? DROVER_DECODE_MAX_JOB : DROVER_DECODE_MAX_PAYLOAD;
 
-  if (length > DROVER_DECODE_MAX_PAYLOAD)
+  if (length > max_length)
     return DROVER_DECODE_OVERSIZED;
 
   if (!_drover_topic_level_is (leaf, "state") && !_drover_topic_level_is (leaf, "presence") &&
@@ -392,7 +394,7 @@ native_read (const DroverTopicLevel *leaf,
       !_drover_topic_level_is (leaf, "cmd"))
     return DROVER_DECODE_IGNORED;
 
-  parser = _drover_decode_parse (payload, length, &status);
+  parser = _drover_decode_parse_limited (payload, length, max_length, &status);
   if (parser == NULL)
     return status;
 

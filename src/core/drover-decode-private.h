@@ -398,13 +398,14 @@ _drover_json_is_strict (const char *text,
  *   %NULL with @status set
  */
 static inline JsonParser *
-_drover_decode_parse (const guint8       *payload,
-                      gsize               length,
-                      DroverDecodeStatus *status)
+_drover_decode_parse_limited (const guint8       *payload,
+                              gsize               length,
+                              gsize               max_length,
+                              DroverDecodeStatus *status)
 {
   g_autoptr(JsonParser) parser = NULL;
 
-  if (length > DROVER_DECODE_MAX_PAYLOAD)
+  if (length > max_length)
     {
       *status = DROVER_DECODE_OVERSIZED;
       return NULL;
@@ -429,6 +430,14 @@ _drover_decode_parse (const guint8       *payload,
 
   *status = DROVER_DECODE_OK;
   return g_steal_pointer (&parser);
+}
+
+static inline JsonParser *
+_drover_decode_parse (const guint8       *payload,
+                      gsize               length,
+                      DroverDecodeStatus *status)
+{
+  return _drover_decode_parse_limited (payload, length, DROVER_DECODE_MAX_PAYLOAD, status);
 }
 
 /* The root as an object, or NULL when it is something else. */

@@ -71,6 +71,11 @@ typedef enum
 
 /* Real status payloads are a few kilobytes; a Bambu full report about 6 KiB. */
 #define DROVER_DECODE_MAX_PAYLOAD (256 * 1024)
+/* A whole file list (a printer with thousands of files) and a signed job
+ * command with its G-code inline are larger by nature. */
+#define DROVER_DECODE_MAX_FILE_LIST (8 * 1024 * 1024)
+#define DROVER_DECODE_MAX_JOB       (DROVER_JOB_MAX_INLINE)
+#define DROVER_JOB_MAX_INLINE       (96 * 1024 * 1024)
 
 void          drover_update_clear      (DroverUpdate       *update);
 void          drover_update_merge      (DroverUpdate       *into,
