@@ -11,6 +11,7 @@
 #include "drover-enum-types.h"
 #include "drover-alert.h"
 #include "drover-audit.h"
+#include "drover-broker-check.h"
 #include "drover-connection-test.h"
 #include "drover-decode.h"
 #include "drover-demo-farm.h"

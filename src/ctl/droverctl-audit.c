@@ -258,6 +258,7 @@ typedef struct
 static const Subcommand subcommands[] = {
   { "verify", audit_verify },
   { "export", audit_export },
+  { "broker", droverctl_audit_broker_main },
 };
 
 /**
@@ -288,6 +289,8 @@ droverctl_audit_main (int    argc,
                                       "  verify    check the hash chain and the sequence numbers; name the first\n"
                                       "            row that was changed or removed\n"
                                       "  export    write the ledger as CSV or JSON Lines\n"
+                                      "  broker    say whether an MQTT broker lets in anonymous clients, takes\n"
+                                      "            unencrypted connections, or lets one printer read or command others\n"
                                       "\n"
                                       "  Run “droverctl audit COMMAND --help” for a command's options.\n"
                                       "\n"
@@ -332,7 +335,7 @@ droverctl_audit_main (int    argc,
         }
     }
 
-  g_printerr (_("%s: “%s” is not a command; it knows verify and export.\n"), name, argv[1]);
+  g_printerr (_("%s: “%s” is not a command; it knows verify, export and broker.\n"), name, argv[1]);
   g_printerr (_("Run “%s --help” to see what it can do.\n"), name);
   return EXIT_USAGE;
 }

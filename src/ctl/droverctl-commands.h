@@ -18,6 +18,8 @@ int  droverctl_scan_main   (int    argc,
                             char **argv);
 int  droverctl_audit_main  (int    argc,
                             char **argv);
+int  droverctl_audit_broker_main (int    argc,
+                                  char **argv);
 int  droverctl_keygen_main (int    argc,
                             char **argv);
 int  droverctl_sign_main   (int    argc,
