@@ -521,6 +521,20 @@ all_print (gpointer data)
   return TRUE;
 }
 
+typedef struct
+{
+  DroverPrinter      *printer;
+  DroverPrinterState  state;
+} ControlWait;
+
+static gboolean
+printer_reaches (gpointer data)
+{
+  ControlWait *wait = data;
+
+  return drover_printer_get_state (wait->printer) == wait->state;
+}
+
 /* A good job to three printers at once, over HTTP and MQTT: each gets the
  * verified bytes, the signature goes with them, and the audit calls the
  * file Drover's. Without the operator's confirmation, nothing goes. */
@@ -605,6 +619,38 @@ test_job_send (void)
 
       g_test_message ("alert: %s", drover_alert_get_title (alert));
       g_assert_cmpint (drover_alert_get_severity (alert), ==, DROVER_ALERT_NOTICE);
+    }
+
+  /* Pause, resume, heaters off and cancel reach each kind of printer. */
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (farm.fleet), i);
+      const char *id = drover_printer_get_id (printer);
+      static const struct { DroverPrinterAction action; DroverPrinterState state; } steps[] = {
+        { DROVER_PRINTER_ACTION_PAUSE, DROVER_PRINTER_STATE_PAUSED },
+        { DROVER_PRINTER_ACTION_RESUME, DROVER_PRINTER_STATE_PRINTING },
+        { DROVER_PRINTER_ACTION_CANCEL, DROVER_PRINTER_STATE_IDLE },
+      };
+
+      for (guint j = 0; j < G_N_ELEMENTS (steps); j++)
+        {
+          ControlWait wait = { printer, steps[j].state };
+
+          drover_farm_control_async (farm.farm, id, steps[j].action, NULL, store_result_cb, &result);
+          g_assert_true (spin_until (result_arrived, &result, 10));
+          if (!drover_farm_control_finish (farm.farm, result, &error))
+            g_error ("%s, action %d: %s", id, steps[j].action, error->message);
+          g_clear_object (&result);
+          if (!spin_until (printer_reaches, &wait, 15))
+            g_error ("%s did not reach state %d after action %d (it is %d)", id, steps[j].state, steps[j].action,
+                     drover_printer_get_state (printer));
+        }
+
+      drover_farm_control_async (farm.farm, id, DROVER_PRINTER_ACTION_HEATERS_OFF, NULL, store_result_cb, &result);
+      g_assert_true (spin_until (result_arrived, &result, 10));
+      if (!drover_farm_control_finish (farm.farm, result, &error))
+        g_error ("%s, heaters off: %s", id, error->message);
+      g_clear_object (&result);
     }
 
   /* The same job again is a replay. */

@@ -1801,3 +1801,245 @@ start_anycubic_lists (DroverFarm *self)
         }
     }
 }
+
+/* Pause, resume, cancel, heaters off: never blocked by the gate or by a
+ * job that is going out. */
+
+static const char *
+action_word (DroverPrinterAction action)
+{
+  switch (action)
+    {
+    case DROVER_PRINTER_ACTION_PAUSE: return "pause";
+    case DROVER_PRINTER_ACTION_RESUME: return "resume";
+    case DROVER_PRINTER_ACTION_CANCEL: return "cancel";
+    case DROVER_PRINTER_ACTION_HEATERS_OFF: return "heaters_off";
+    default: return "?";
+    }
+}
+
+static void
+control_answered_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
+  GError *error = NULL;
+  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+
+  if (body == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer refused: %u %s."),
+                               message != NULL ? soup_message_get_status (message) : 0,
+                               message != NULL ? soup_message_get_reason_phrase (message) : "");
+      return;
+    }
+
+  g_task_return_boolean (task, TRUE);
+}
+
+static SoupMessage *
+json_request (DroverFarm         *self,
+              DroverPrinterEntry *entry,
+              const char         *path,
+              const char         *json)
+{
+  SoupMessage *message = printer_request (self, entry, SOUP_METHOD_POST, path);
+  g_autoptr(GBytes) body = NULL;
+
+  if (message == NULL)
+    return NULL;
+  if (json != NULL)
+    {
+      body = g_bytes_new (json, strlen (json));
+      soup_message_set_request_body_from_bytes (message, "application/json", body);
+    }
+  return message;
+}
+
+static void
+ignore_reply_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autofree char *reply = drover_serial_stream_send_command_finish (DROVER_SERIAL_STREAM (source), result, NULL);
+}
+
+static void
+serial_command_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+  g_autofree char *reply = drover_serial_stream_send_command_finish (DROVER_SERIAL_STREAM (source), result, &error);
+
+  if (reply == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * drover_farm_control_async:
+ * @printer_id: a printer of this farm
+ * @action: what to do
+ *
+ * Pauses, resumes or cancels the printer's job, or turns its heaters off,
+ * the way its connector does. These are never held back by the gate or by
+ * a job being sent. The ledger records who asked.
+ */
+void
+drover_farm_control_async (DroverFarm          *self,
+                           const char          *printer_id,
+                           DroverPrinterAction  action,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  DroverPrinterEntry *entry;
+
+  g_return_if_fail (DROVER_IS_FARM (self));
+  g_return_if_fail (printer_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, drover_farm_control_async);
+  entry = drover_inventory_find_printer (self->inventory, printer_id);
+  if (entry == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("The farm has no printer “%s”."), printer_id);
+      return;
+    }
+
+  if (self->audit != NULL && drover_audit_get_ledger (self->audit) != NULL)
+    {
+      g_autoptr(JsonBuilder) builder = json_builder_new ();
+      g_autoptr(JsonNode) root = NULL;
+      g_autofree char *body = NULL;
+
+      json_builder_begin_object (builder);
+      json_builder_set_member_name (builder, "action");
+      json_builder_add_string_value (builder, action_word (action));
+      json_builder_set_member_name (builder, "operator");
+      json_builder_add_string_value (builder, drover_audit_get_operator (self->audit));
+      json_builder_end_object (builder);
+      root = json_builder_get_root (builder);
+      body = json_to_string (root, FALSE);
+
+      drover_ledger_append (drover_audit_get_ledger (self->audit), DROVER_LEDGER_KIND_COMMAND_SENT, printer_id,
+                            action_word (action), body);
+    }
+
+  switch (entry->connector)
+    {
+    case DROVER_CONNECTOR_NATIVE:
+      {
+        DroverMqttLink *link = drover_farm_find_link (self, printer_id);
+        g_autofree char *id = g_uuid_string_random ();
+        g_autofree char *topic = g_strconcat ("drover/v1/", entry->key != NULL ? entry->key : entry->id, "/cmd", NULL);
+        g_autofree char *payload = g_strdup_printf ("{\"v\":1,\"id\":\"%s\",\"command\":\"%s\"}", id, action_word (action));
+        GError *error = NULL;
+
+        if (self->audit != NULL)
+          drover_audit_note_own_request (self->audit, id);
+        if (link == NULL || !drover_mqtt_link_publish (link, topic, payload, strlen (payload), 1, FALSE, &error))
+          {
+            if (error == NULL)
+              g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED, _("The printer's broker is not connected."));
+            g_task_return_error (task, error);
+            return;
+          }
+        g_task_return_boolean (task, TRUE);
+        return;
+      }
+
+    case DROVER_CONNECTOR_MOONRAKER:
+    case DROVER_CONNECTOR_OCTOPRINT:
+      {
+        g_autoptr(SoupMessage) message = NULL;
+        gboolean moonraker = entry->connector == DROVER_CONNECTOR_MOONRAKER;
+
+        if (entry->http_url == NULL || self->http == NULL)
+          break;
+        switch (action)
+          {
+          case DROVER_PRINTER_ACTION_PAUSE:
+            message = moonraker ? json_request (self, entry, "/printer/print/pause", NULL)
+                                : json_request (self, entry, "/api/job", "{\"command\":\"pause\",\"action\":\"pause\"}");
+            break;
+          case DROVER_PRINTER_ACTION_RESUME:
+            message = moonraker ? json_request (self, entry, "/printer/print/resume", NULL)
+                                : json_request (self, entry, "/api/job", "{\"command\":\"pause\",\"action\":\"resume\"}");
+            break;
+          case DROVER_PRINTER_ACTION_CANCEL:
+            message = moonraker ? json_request (self, entry, "/printer/print/cancel", NULL)
+                                : json_request (self, entry, "/api/job", "{\"command\":\"cancel\"}");
+            break;
+          case DROVER_PRINTER_ACTION_HEATERS_OFF:
+          default:
+            message = moonraker ? json_request (self, entry, "/printer/gcode/script?script=M104%20S0%0AM140%20S0", NULL)
+                                : json_request (self, entry, "/api/printer/command", "{\"commands\":[\"M104 S0\",\"M140 S0\"]}");
+            break;
+          }
+        if (message == NULL)
+          break;
+        soup_session_send_and_read_async (self->http, message, G_PRIORITY_HIGH, cancellable, control_answered_cb,
+                                          g_steal_pointer (&task));
+        return;
+      }
+
+    case DROVER_CONNECTOR_SERIAL:
+      {
+        DroverSerialStream *stream = find_serial_stream (self, printer_id);
+
+        if (stream == NULL)
+          break;
+        switch (action)
+          {
+          case DROVER_PRINTER_ACTION_PAUSE:
+            drover_serial_stream_pause (stream);
+            break;
+          case DROVER_PRINTER_ACTION_RESUME:
+            drover_serial_stream_resume (stream);
+            break;
+          case DROVER_PRINTER_ACTION_CANCEL:
+            drover_serial_stream_cancel (stream);
+            break;
+          case DROVER_PRINTER_ACTION_HEATERS_OFF:
+          default:
+            /* M104 first: the hotend is the one that burns. */
+            drover_serial_stream_send_command_async (stream, "M140 S0", NULL, ignore_reply_cb, NULL);
+            drover_serial_stream_send_command_async (stream, "M104 S0", cancellable, serial_command_cb,
+                                                     g_steal_pointer (&task));
+            return;
+          }
+        g_task_return_boolean (task, TRUE);
+        return;
+      }
+
+    case DROVER_CONNECTOR_BAMBU:
+    case DROVER_CONNECTOR_ANYCUBIC:
+    default:
+      break;
+    }
+
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           _("Drover cannot control this printer yet; use its own screen."));
+}
+
+gboolean
+drover_farm_control_finish (DroverFarm    *self,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -19,6 +19,21 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (DroverFarm, drover_farm, DROVER, FARM, GObject)
 
+/**
+ * DroverPrinterAction:
+ * @DROVER_PRINTER_ACTION_PAUSE: pause the job
+ * @DROVER_PRINTER_ACTION_RESUME: resume it
+ * @DROVER_PRINTER_ACTION_CANCEL: cancel it
+ * @DROVER_PRINTER_ACTION_HEATERS_OFF: set every heater's target to 0
+ */
+typedef enum
+{
+  DROVER_PRINTER_ACTION_PAUSE,
+  DROVER_PRINTER_ACTION_RESUME,
+  DROVER_PRINTER_ACTION_CANCEL,
+  DROVER_PRINTER_ACTION_HEATERS_OFF,
+} DroverPrinterAction;
+
 DroverFarm      *drover_farm_new           (DroverFleet      *fleet,
                                             DroverInventory  *inventory);
 gboolean         drover_farm_start         (DroverFarm       *self,
@@ -28,6 +43,15 @@ void             drover_farm_set_audit     (DroverFarm       *self,
                                             DroverAudit      *audit);
 DroverTransport *drover_farm_dup_transport (DroverFarm       *self,
                                             const char       *printer_id);
+void             drover_farm_control_async  (DroverFarm          *self,
+                                             const char          *printer_id,
+                                             DroverPrinterAction  action,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+gboolean         drover_farm_control_finish (DroverFarm          *self,
+                                             GAsyncResult        *result,
+                                             GError             **error);
 void             drover_farm_delete_file_async  (DroverFarm          *self,
                                                  const char          *printer_id,
                                                  const char          *name,

@@ -2609,7 +2609,15 @@ octoprint_request (SimHttp           *self,
     }
 
   /* Routing comes first: an unknown path or method is 404 or 405 whatever the key. */
-  if (g_str_equal (endpoint, "/api/version") || g_str_equal (endpoint, "/api/printer"))
+  if (g_str_equal (endpoint, "/api/printer/command"))
+    {
+      if (!is_post)
+        {
+          octoprint_not_allowed (msg, "OPTIONS, POST");
+          return;
+        }
+    }
+  else if (g_str_equal (endpoint, "/api/version") || g_str_equal (endpoint, "/api/printer"))
     {
       if (!is_get)
         {
@@ -2676,6 +2684,46 @@ octoprint_request (SimHttp           *self,
   if (g_str_equal (endpoint, "/api/job") && is_post)
     {
       octoprint_job_command (printer, msg, authorized);
+      return;
+    }
+  /* printer.py's printerCommand(): "command" or "commands", 204 */
+  if (g_str_equal (endpoint, "/api/printer/command"))
+    {
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      SoupMessageBody *request = soup_server_message_get_request_body (msg);
+      JsonObject *body;
+      JsonNode *commands;
+
+      if (!authorized)
+        {
+          octoprint_error (msg, 403, OCTOPRINT_FORBIDDEN);
+          return;
+        }
+      if (request->length == 0 ||
+          !json_parser_load_from_data (parser, request->data, (gssize)request->length, NULL) ||
+          !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
+        {
+          octoprint_error (msg, 400, OCTOPRINT_BAD_REQUEST);
+          return;
+        }
+      body = json_node_get_object (json_parser_get_root (parser));
+      commands = json_object_get_member (body, "commands");
+      if (commands != NULL && JSON_NODE_HOLDS_ARRAY (commands))
+        for (guint i = 0; i < json_array_get_length (json_node_get_array (commands)); i++)
+          {
+            JsonNode *line = json_array_get_element (json_node_get_array (commands), i);
+
+            if (JSON_NODE_HOLDS_VALUE (line) && json_node_get_value_type (line) == G_TYPE_STRING)
+              sim_printer_run_gcode (printer, json_node_get_string (line));
+          }
+      else if (json_object_has_member (body, "command"))
+        sim_printer_run_gcode (printer, json_object_get_string_member_with_default (body, "command", ""));
+      else
+        {
+          octoprint_error (msg, 400, "Either 'command' or 'commands' is required");
+          return;
+        }
+      octoprint_no_content (msg);
       return;
     }
   if (path != NULL && is_post)
