@@ -32,6 +32,7 @@ struct _DroverPrinterPage
 
   DroverPrinter  *printer;
   DroverFarm     *farm;
+  GtkLabel       *control_label;
   DroverAudit    *audit;
   GSignalGroup   *printer_signals;
   guint           refresh_source;
@@ -97,6 +98,111 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+/* What each button may do now: pause while printing, resume while
+ * paused, cancel either; heaters off whenever the printer is there. */
+static void
+update_controls (DroverPrinterPage *self)
+{
+  DroverPrinterState state = self->printer != NULL ? drover_printer_get_state (self->printer) : DROVER_PRINTER_STATE_OFFLINE;
+  gboolean farm = self->farm != NULL;
+
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "printer.pause", farm && state == DROVER_PRINTER_STATE_PRINTING);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "printer.resume", farm && state == DROVER_PRINTER_STATE_PAUSED);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "printer.cancel",
+                                 farm && (state == DROVER_PRINTER_STATE_PRINTING || state == DROVER_PRINTER_STATE_PAUSED));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "printer.heaters-off", farm && state != DROVER_PRINTER_STATE_OFFLINE);
+}
+
+static void
+controlled_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(DroverPrinterPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!drover_farm_control_finish (DROVER_FARM (source), result, &error))
+    {
+      gtk_label_set_text (self->control_label, error->message);
+      gtk_widget_set_visible (GTK_WIDGET (self->control_label), TRUE);
+    }
+}
+
+static void
+control (DroverPrinterPage   *self,
+         DroverPrinterAction  action,
+         const char          *sent)
+{
+  if (self->farm == NULL || self->printer == NULL)
+    return;
+
+  gtk_label_set_text (self->control_label, sent);
+  gtk_widget_set_visible (GTK_WIDGET (self->control_label), TRUE);
+  drover_farm_control_async (self->farm, drover_printer_get_id (self->printer), action, NULL,
+                             controlled_cb, g_object_ref (self));
+}
+
+static void
+pause_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  control (DROVER_PRINTER_PAGE (widget), DROVER_PRINTER_ACTION_PAUSE, _("Asked the printer to pause."));
+}
+
+static void
+resume_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  control (DROVER_PRINTER_PAGE (widget), DROVER_PRINTER_ACTION_RESUME, _("Asked the printer to resume."));
+}
+
+static void
+heaters_off_action (GtkWidget  *widget,
+                    const char *action_name,
+                    GVariant   *parameter)
+{
+  control (DROVER_PRINTER_PAGE (widget), DROVER_PRINTER_ACTION_HEATERS_OFF, _("Asked the printer to turn its heaters off."));
+}
+
+static void
+cancel_response_cb (AdwMessageDialog  *dialog,
+                    const char        *response,
+                    DroverPrinterPage *self)
+{
+  if (g_str_equal (response, "cancel-job"))
+    control (self, DROVER_PRINTER_ACTION_CANCEL, _("Asked the printer to cancel the job."));
+}
+
+static void
+cancel_action (GtkWidget  *widget,
+               const char *action_name,
+               GVariant   *parameter)
+{
+  DroverPrinterPage *self = DROVER_PRINTER_PAGE (widget);
+  GtkWidget *dialog;
+
+  if (self->printer == NULL)
+    return;
+
+  dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Cancel the Job?"), NULL);
+  adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                  _("%s stops printing “%s”. The part on the plate cannot be finished."),
+                                  drover_printer_get_display_name (self->printer),
+                                  drover_printer_get_current_file (self->printer) != NULL ?
+                                  drover_printer_get_current_file (self->printer) : _("its job"));
+  adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
+                                    "keep", _("_Keep Printing"),
+                                    "cancel-job", _("_Cancel Job"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "cancel-job", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "keep");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (cancel_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static void
 update_values (DroverPrinterPage *self)
 {
@@ -107,6 +213,8 @@ update_values (DroverPrinterPage *self)
   g_autofree char *left = NULL;
   g_autofree char *seen = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  update_controls (self);
 
   if (printer == NULL)
     return;
@@ -1604,6 +1712,11 @@ drover_printer_page_class_init (DroverPrinterPageClass *klass)
   widget_class->map = drover_printer_page_map;
   widget_class->unmap = drover_printer_page_unmap;
 
+  gtk_widget_class_install_action (widget_class, "printer.pause", NULL, pause_action);
+  gtk_widget_class_install_action (widget_class, "printer.resume", NULL, resume_action);
+  gtk_widget_class_install_action (widget_class, "printer.cancel", NULL, cancel_action);
+  gtk_widget_class_install_action (widget_class, "printer.heaters-off", NULL, heaters_off_action);
+
   /**
    * DroverPrinterPage:audit:
    *
@@ -1618,6 +1731,7 @@ drover_printer_page_class_init (DroverPrinterPageClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/drover/Drover/drover-printer-page.ui");
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, control_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, state_value);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, hotend_value);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, bed_value);
@@ -1697,6 +1811,8 @@ drover_printer_page_set_printer (DroverPrinterPage *self,
 
   g_set_object (&self->printer, printer);
   g_set_object (&self->farm, farm);
+  gtk_widget_set_visible (GTK_WIDGET (self->control_label), FALSE);
+  update_controls (self);
   g_signal_group_set_target (self->printer_signals, printer);
   refresh_cb (self);
 

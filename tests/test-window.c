@@ -23,6 +23,42 @@
 
 #define WAIT_US (5 * G_USEC_PER_SEC)
 
+typedef gboolean (*WidgetMatch) (GtkWidget *widget, gconstpointer data);
+static GtkWidget *find_descendant (GtkWidget *widget, WidgetMatch match, gconstpointer data);
+static gboolean is_of_type (GtkWidget *widget, gconstpointer data);
+
+typedef struct
+{
+  DroverPrinter      *printer;
+  DroverPrinterState  state;
+} StateWait;
+
+static gboolean
+printer_in_state (gpointer data)
+{
+  StateWait *wait = data;
+
+  return drover_printer_get_state (wait->printer) == wait->state;
+}
+
+/* The first card of the overview, sorted by name. */
+static DroverPrinter *
+first_by_name (DroverFleet *fleet)
+{
+  DroverPrinter *first = NULL;
+
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (fleet)); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (fleet), i);
+
+      if (first == NULL || g_utf8_collate (drover_printer_get_display_name (printer),
+                                           drover_printer_get_display_name (first)) < 0)
+        first = printer;   /* the fleet keeps it */
+    }
+
+  return first;
+}
+
 static DroverApplication *app;
 
 static gboolean
@@ -301,6 +337,28 @@ test_window_demo_farm (void)
     drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)), "printer-page");
     g_assert_nonnull (strstr (page_text, "Known on the Broker As"));
     g_assert_nonnull (strstr (page_text, "tcp://127.0.0.1:"));
+
+    /* Pause and resume from the page, when the printer is printing. */
+    {
+      GtkWidget *page = find_descendant (GTK_WIDGET (window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PRINTER_PAGE));
+      DroverPrinter *shown = first_by_name (fleet);
+      StateWait paused = { shown, DROVER_PRINTER_STATE_PAUSED };
+      StateWait printing = { shown, DROVER_PRINTER_STATE_PRINTING };
+
+      if (drover_printer_get_state (shown) == DROVER_PRINTER_STATE_PRINTING)
+        {
+          g_assert_true (gtk_widget_activate_action (page, "printer.pause", NULL));
+          g_assert_true (iterate_until (printer_in_state, &paused));
+          g_free (page_text);
+          page_text = drover_test_visible_text (GTK_WIDGET (window));
+          g_assert_nonnull (strstr (page_text, "Asked the printer to pause."));
+          g_assert_true (gtk_widget_activate_action (page, "printer.resume", NULL));
+          g_assert_true (iterate_until (printer_in_state, &printing));
+        }
+      else
+        g_test_message ("%s is not printing now: pause and resume not tried", drover_printer_get_display_name (shown));
+    }
+
     g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
     g_assert_cmpstr (drover_window_get_visible_page_name (window), ==, "fleet");
   }
