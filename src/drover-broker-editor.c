@@ -35,6 +35,9 @@ struct _DroverBrokerEditor
   GtkSwitch            *verify_switch;
   AdwActionRow         *test_row;
   GtkSpinner           *test_spinner;
+  AdwActionRow         *check_row;
+  GtkSpinner           *check_spinner;
+  gboolean              checking;
   AdwPreferencesGroup  *remove_group;
 
   DroverBrokerEntry    *original;         /* NULL for a new broker */
@@ -63,6 +66,7 @@ update_actions (DroverBrokerEditor *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.save", !self->busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.remove", !self->busy && self->original != NULL);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.test", !self->testing);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.check", !self->checking);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "editor.clear-ca", self->ca_file != NULL);
 }
 
@@ -203,6 +207,57 @@ test_action (GtkWidget  *widget,
 }
 
 static void
+checked_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  g_autoptr(DroverBrokerEditor) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) findings = drover_broker_check_finish (result, &error);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+
+  self->checking = FALSE;
+  for (guint i = 0; findings != NULL && i < findings->len; i++)
+    {
+      DroverBrokerFinding *finding = g_ptr_array_index (findings, i);
+      const char *word = finding->verdict == DROVER_BROKER_VERDICT_PROBLEM ? _("Problem") :
+                         finding->verdict == DROVER_BROKER_VERDICT_OK ? _("Fine") : _("Unknown");
+
+      /* The word first: the verdict must not rest on colour alone. */
+      g_string_append_printf (text, "%s%s: %s", text->len > 0 ? "\n" : "", word, finding->sentence);
+    }
+  _drover_editor_show_tested (self->check_spinner, self->check_row, error != NULL ? error->message : text->str);
+  update_actions (self);
+}
+
+static void
+check_action (GtkWidget  *widget,
+              const char *action_name,
+              GVariant   *parameter)
+{
+  DroverBrokerEditor *self = DROVER_BROKER_EDITOR (widget);
+  g_autoptr(DroverBrokerEntry) entry = drover_broker_editor_dup_entry (self);
+  const char *password = drover_broker_editor_get_password (self);
+
+  if (entry->uri == NULL)
+    {
+      adw_action_row_set_subtitle (self->check_row, _("Enter the broker's address first."));
+      return;
+    }
+
+  self->checking = TRUE;
+  _drover_editor_show_testing (self->check_spinner);
+  adw_action_row_set_subtitle (self->check_row, _("Checking: this takes a few seconds…"));
+  update_actions (self);
+
+  drover_broker_check_async (entry->uri, entry->username, password[0] != '\0' ? password : NULL, entry->ca_file,
+                             self->cancellable, checked_cb, g_object_ref (self));
+}
+
+static void
 drover_broker_editor_dispose (GObject *object)
 {
   DroverBrokerEditor *self = (DroverBrokerEditor *)object;
@@ -267,6 +322,8 @@ drover_broker_editor_class_init (DroverBrokerEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, verify_switch);
   gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, test_row);
   gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, test_spinner);
+  gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, check_row);
+  gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, check_spinner);
   gtk_widget_class_bind_template_child (widget_class, DroverBrokerEditor, remove_group);
 
   gtk_widget_class_install_action (widget_class, "editor.save", NULL, save_action);
@@ -275,6 +332,7 @@ drover_broker_editor_class_init (DroverBrokerEditorClass *klass)
   gtk_widget_class_install_action (widget_class, "editor.choose-ca", NULL, choose_ca_action);
   gtk_widget_class_install_action (widget_class, "editor.clear-ca", NULL, clear_ca_action);
   gtk_widget_class_install_action (widget_class, "editor.test", NULL, test_action);
+  gtk_widget_class_install_action (widget_class, "editor.check", NULL, check_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_s, GDK_CONTROL_MASK, "editor.save", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "editor.cancel", NULL);

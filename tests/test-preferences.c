@@ -331,6 +331,12 @@ test_preferences_farm (void)
   type_into (editor, "_Password", "farm-secret");
   g_assert_true (gtk_widget_activate_action (editor, "editor.test", NULL));
   wait_for_text (editor, "Connected to tcp://127.0.0.1:");
+
+  /* The security check says, in words, what a stranger could do here:
+   * this test broker takes passwords but no encryption and no ACL. */
+  g_assert_true (gtk_widget_activate_action (editor, "editor.check", NULL));
+  wait_for_text (editor, "is not encrypted");
+  wait_for_text (editor, "Fine: The broker at");
   drover_test_save_screenshot (adw_window_get_content (ADW_WINDOW (preferences)), "preferences-broker");
 
   g_assert_true (gtk_widget_activate_action (editor, "editor.save", NULL));
