@@ -1171,10 +1171,12 @@ drover_farm_set_audit (DroverFarm  *self,
     }
 }
 
+/* One HTTP request to a printer (delete, upload, pause…): done when it
+ * answered 2xx, refused with its status otherwise. */
 static void
-deleted_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
+printer_answered_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
   SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
@@ -1283,7 +1285,7 @@ drover_farm_delete_file_async (DroverFarm          *self,
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("The file's address is not valid."));
       return;
     }
-  soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, cancellable, deleted_cb,
+  soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, cancellable, printer_answered_cb,
                                     g_steal_pointer (&task));
 }
 
@@ -1313,26 +1315,6 @@ upload_data_free (UploadData *data)
   g_bytes_unref (data->content);
   g_free (data->sha256);
   g_free (data);
-}
-
-static void
-uploaded_cb (GObject      *source,
-             GAsyncResult *result,
-             gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-
-  if (body == NULL)
-    g_task_return_error (task, error);
-  else if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
-    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer refused the file: %u %s."),
-                             message != NULL ? soup_message_get_status (message) : 0,
-                             message != NULL ? soup_message_get_reason_phrase (message) : "");
-  else
-    g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -1395,7 +1377,7 @@ hashed_cb (GObject      *source,
                                  data->sha256, NULL, NULL);
 
   soup_session_send_and_read_async (self->http, message, G_PRIORITY_DEFAULT, g_task_get_cancellable (task),
-                                    uploaded_cb, g_object_ref (task));
+                                    printer_answered_cb, g_object_ref (task));
 }
 
 /**
@@ -1818,32 +1800,6 @@ action_word (DroverPrinterAction action)
     }
 }
 
-static void
-control_answered_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  SoupMessage *message = soup_session_get_async_result_message (SOUP_SESSION (source), result);
-  GError *error = NULL;
-  g_autoptr(GBytes) body = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-
-  if (body == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  if (message == NULL || !SOUP_STATUS_IS_SUCCESSFUL (soup_message_get_status (message)))
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, _("The printer refused: %u %s."),
-                               message != NULL ? soup_message_get_status (message) : 0,
-                               message != NULL ? soup_message_get_reason_phrase (message) : "");
-      return;
-    }
-
-  g_task_return_boolean (task, TRUE);
-}
-
 static SoupMessage *
 json_request (DroverFarm         *self,
               DroverPrinterEntry *entry,
@@ -1990,7 +1946,7 @@ drover_farm_control_async (DroverFarm          *self,
           }
         if (message == NULL)
           break;
-        soup_session_send_and_read_async (self->http, message, G_PRIORITY_HIGH, cancellable, control_answered_cb,
+        soup_session_send_and_read_async (self->http, message, G_PRIORITY_HIGH, cancellable, printer_answered_cb,
                                           g_steal_pointer (&task));
         return;
       }
