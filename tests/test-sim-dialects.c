@@ -18,7 +18,9 @@
 #include "sim-farm.h"
 #include "sim-gcode.h"
 
-#define WAIT_US (5 * G_USEC_PER_SEC)
+/* A guard against hangs, not a figure: sanitizer builds on two busy cores
+ * need room (the Anycubic download test took over 5 s there once). */
+#define WAIT_US (20 * G_USEC_PER_SEC)
 
 typedef struct
 {
