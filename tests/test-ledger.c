@@ -19,6 +19,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -806,20 +807,22 @@ read_only_child (void)
   g_assert_nonnull (strstr (error->message, path));
   g_clear_error (&error);
 
-  /* Rows nobody waits for are not lost silently: they are logged, and
-   * the flush counts every row since the last flush that was not
-   * recorded. */
+  /* The window can say so from the start. */
+  g_assert_nonnull (drover_ledger_get_problem (ledger));
+  g_assert_nonnull (strstr (drover_ledger_get_problem (ledger), "read-only"));
+
+  /* Rows nobody waits for are not lost: they wait in memory, the ledger
+   * says how many and why, and a flush fails while they wait. */
   drover_ledger_append (ledger, DROVER_LEDGER_KIND_ALERT, "p-1", "a-1", NULL);
   drover_ledger_append (ledger, DROVER_LEDGER_KIND_ALERT, "p-1", "a-2", NULL);
   g_assert_false (flush_wait (ledger, &error));
   g_assert_error (error, DROVER_LEDGER_ERROR, DROVER_LEDGER_ERROR_READ_ONLY);
-  g_assert_nonnull (strstr (error->message, "3 rows queued before were not recorded"));
+  g_assert_nonnull (strstr (error->message, "2 rows wait in memory to be recorded"));
   g_clear_error (&error);
+  g_assert_cmpuint (drover_ledger_get_n_held (ledger, NULL), ==, 2);
+  g_assert_nonnull (strstr (drover_ledger_get_problem (ledger), "read-only"));
 
-  /* A flush with nothing failed since the previous one succeeds. */
-  g_assert_true (flush_wait (ledger, &error));
-  g_assert_no_error (error);
-
+  /* Closed while still refused: said on the way out, not silently. */
   g_clear_object (&ledger);
 }
 
@@ -852,7 +855,7 @@ test_ledger_read_only (void)
 
   g_test_trap_subprocess (NULL, WAIT_TIMEOUT_S * G_USEC_PER_SEC, G_TEST_SUBPROCESS_DEFAULT);
   g_test_trap_assert_passed ();
-  g_test_trap_assert_stderr ("*WARNING*Rows not recorded in the ledger*read-only*");
+  g_test_trap_assert_stderr ("*WARNING*2 rows could not be recorded in the ledger*before it was closed*read-only*");
 
   if (root)
     g_assert_cmpint (chown (dir, 0, 0), ==, 0);
@@ -871,6 +874,112 @@ test_ledger_read_only (void)
   g_assert_finalize_object (ledger);
   assert_intact (path, 4);
 
+  remove_tree (dir);
+}
+
+/* A full disk, made with the file size limit: every write past the first
+ * byte of a file fails with EFBIG, as a full file system fails with
+ * ENOSPC. In a child, since the limit holds for the whole process. */
+static void
+count_notify (guint *count)
+{
+  (*count)++;
+}
+
+static gboolean
+held_is (gpointer data)
+{
+  gpointer *pair = data;
+
+  return drover_ledger_get_n_held (pair[0], NULL) == GPOINTER_TO_UINT (pair[1]);
+}
+
+static void
+disk_full_child (void)
+{
+  const char *dir = g_getenv ("DROVER_TEST_LEDGER_DIR");
+  g_autofree char *path = g_build_filename (dir, "ledger.sqlite", NULL);
+  g_autoptr(DroverLedger) ledger = NULL;
+  g_autoptr(DroverLedgerEntry) first = NULL;
+  g_autoptr(DroverLedgerEntry) refused = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GError) error = NULL;
+  struct rlimit limit;
+  struct rlimit full = { 1, RLIM_INFINITY };
+  guint notified = 0;
+  gpointer pair[2];
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  signal (SIGXFSZ, SIG_IGN);
+
+  ledger = open_ok (path);
+  g_signal_connect_swapped (ledger, "notify::problem", G_CALLBACK (count_notify), &notified);
+  first = append_ok (ledger, DROVER_LEDGER_KIND_JOB_SENT, "p-1", "before.gcode", NULL);
+
+  full.rlim_max = limit.rlim_max;
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &full), ==, 0);
+
+  /* A caller waiting for its row hears at once. */
+  refused = append_wait (ledger, DROVER_LEDGER_KIND_JOB_SENT, "p-1", "refused.gcode", NULL, &error);
+  g_assert_null (refused);
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* Rows nobody waits for wait in memory, and the window is told why. */
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("alert-%u", i);
+
+      drover_ledger_append (ledger, DROVER_LEDGER_KIND_ALERT, "p-1", subject, NULL);
+    }
+  pair[0] = ledger;
+  pair[1] = GUINT_TO_POINTER (200);
+  wait_until (NULL, held_is, pair);
+  g_assert_nonnull (drover_ledger_get_problem (ledger));
+  g_assert_cmpuint (notified, >=, 1);
+  g_assert_false (flush_wait (ledger, &error));
+  g_assert_nonnull (strstr (error->message, "200 rows wait in memory"));
+  g_clear_error (&error);
+
+  /* Space again: the next append writes the waiting rows first, in order,
+   * and the problem is gone. */
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  drover_ledger_append (ledger, DROVER_LEDGER_KIND_ALERT, "p-1", "after", NULL);
+  g_assert_true (flush_wait (ledger, &error));
+  g_assert_no_error (error);
+  pair[1] = GUINT_TO_POINTER (0);
+  wait_until (NULL, held_is, pair);
+  g_assert_null (drover_ledger_get_problem (ledger));
+
+  rows = query_all (ledger);
+  g_assert_cmpuint (rows->len, ==, 202);
+  g_assert_cmpstr (ENTRY (rows, 0)->subject, ==, "before.gcode");
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autofree char *subject = g_strdup_printf ("alert-%u", i);
+
+      g_assert_cmpstr (ENTRY (rows, i + 1)->subject, ==, subject);
+    }
+  g_assert_cmpstr (ENTRY (rows, 201)->subject, ==, "after");
+  g_assert_finalize_object (g_steal_pointer (&ledger));
+  assert_intact (path, 202);
+}
+
+static void
+test_ledger_disk_full (void)
+{
+  g_autofree char *dir = NULL;
+
+  if (g_test_subprocess ())
+    {
+      disk_full_child ();
+      return;
+    }
+
+  dir = make_tmp_dir ();
+  g_setenv ("DROVER_TEST_LEDGER_DIR", dir, TRUE);
+  g_test_trap_subprocess (NULL, WAIT_TIMEOUT_S * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
   remove_tree (dir);
 }
 
@@ -1672,6 +1781,7 @@ main (int   argc,
   g_test_add_func ("/ledger/reopen", test_ledger_reopen);
   g_test_add_func ("/ledger/open-errors", test_ledger_open_errors);
   g_test_add_func ("/ledger/read-only", test_ledger_read_only);
+  g_test_add_func ("/ledger/disk-full", test_ledger_disk_full);
   g_test_add_func ("/ledger/triggers", test_ledger_triggers);
   g_test_add_func ("/ledger/tamper-edit", test_ledger_tamper_edit);
   g_test_add_func ("/ledger/tamper-delete", test_ledger_tamper_delete);

@@ -35,6 +35,11 @@
 /* Bounds one transaction, so one commit never holds the write lock for
  * long even when thousands of rows wait. */
 #define MAX_BATCH 512
+/* Rows that could not be written (full disk, read-only file) wait in
+ * memory and are tried again this often, and at every new append. */
+#define RETRY_INTERVAL_US (5 * G_USEC_PER_SEC)
+/* Beyond this many waiting rows the oldest are given up, and counted. */
+#define MAX_HELD 100000
 #define DEFAULT_QUERY_LIMIT 1000
 #define BUSY_TIMEOUT_MS 5000
 /* How many SQLite virtual machine steps between two looks at the
@@ -118,6 +123,14 @@ typedef struct
   gboolean      read_only;
   guint         failed_since_flush;
   GError       *first_failure_since_flush;
+
+  /* Under the mutex: rows kept for another try, oldest first, and what
+   * the owner is told about them. */
+  GQueue        held;               /* Pending without a task */
+  guint64       lost;               /* given up beyond MAX_HELD */
+  char         *problem;            /* why rows wait, or NULL */
+  gboolean      status_changed;
+  gboolean      holding;            /* rows waited after the last write */
 } LedgerState;
 
 struct _DroverLedger
@@ -128,6 +141,9 @@ struct _DroverLedger
   gboolean     read_only;
   LedgerState *state;
   GThread     *writer;
+  char        *problem;
+  guint        n_held;
+  guint64      n_lost;
 };
 
 enum
@@ -137,6 +153,16 @@ enum
 };
 
 static guint signals[N_SIGNALS];
+
+enum
+{
+  PROP_0,
+  PROP_PROBLEM,
+  PROP_HELD,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (DroverLedger, drover_ledger, G_TYPE_OBJECT)
 G_DEFINE_BOXED_TYPE (DroverLedgerEntry, drover_ledger_entry, drover_ledger_entry_copy, drover_ledger_entry_free)
@@ -360,6 +386,34 @@ set_sqlite_error (GError     **error,
                    _("The ledger %s stayed locked by another program for more than %d seconds (%s)."),
                    path, BUSY_TIMEOUT_MS / 1000, detail);
       break;
+
+    case SQLITE_IOERR:
+      /* A disk I/O error says nothing; what the system said does: a full
+       * disk, a file over the size limit, a drive gone. */
+      if (db != NULL && sqlite3_system_errno (db) != 0)
+        {
+          int system_errno = sqlite3_system_errno (db);
+
+          g_set_error (error, DROVER_LEDGER_ERROR,
+                       system_errno == ENOSPC || system_errno == EFBIG || system_errno == EDQUOT
+                         ? DROVER_LEDGER_ERROR_DISK_FULL : writing ? DROVER_LEDGER_ERROR_WRITE : DROVER_LEDGER_ERROR_READ,
+                       writing ? _("Drover could not write to its ledger %s: %s.")
+                               : _("Drover could not read its ledger %s: %s."),
+                       path, g_strerror (system_errno));
+          break;
+        }
+      /* SQLite does not always keep the system's reason: a refused write
+       * is still worth more than "disk I/O error". */
+      if (writing && (code == SQLITE_IOERR_WRITE || code == SQLITE_IOERR_FSYNC || code == SQLITE_IOERR_TRUNCATE ||
+                      code == SQLITE_IOERR_SHMSIZE))
+        {
+          g_set_error (error, DROVER_LEDGER_ERROR, DROVER_LEDGER_ERROR_WRITE,
+                       _("Drover could not write to its ledger %s: the disk refused the write. It may be full "
+                         "or gone; free some space or reconnect it."),
+                       path);
+          break;
+        }
+      G_GNUC_FALLTHROUGH;
 
     default:
       if (writing)
@@ -732,6 +786,8 @@ ledger_state_clear (LedgerState *state)
   g_assert (state->db == NULL);
 
   g_queue_clear_full (&state->pending, (GDestroyNotify)pending_free);
+  g_queue_clear_full (&state->held, (GDestroyNotify)pending_free);
+  g_clear_pointer (&state->problem, g_free);
   g_queue_clear_full (&state->committed, (GDestroyNotify)drover_ledger_entry_free);
   g_clear_pointer (&state->context, g_main_context_unref);
   g_clear_pointer (&state->path, g_free);
@@ -754,10 +810,20 @@ dispatch_committed_cb (gpointer data)
   GQueue entries = G_QUEUE_INIT;
   DroverLedgerEntry *entry;
 
+  g_autofree char *problem = NULL;
+  gboolean status_changed;
+  guint n_held;
+  guint64 n_lost;
+
   g_mutex_lock (&state->mutex);
   entries = state->committed;
   g_queue_init (&state->committed);
   state->committed_scheduled = FALSE;
+  status_changed = state->status_changed;
+  state->status_changed = FALSE;
+  problem = g_strdup (state->problem);
+  n_held = state->held.length;
+  n_lost = state->lost;
   /* Dispose clears the owner under this lock before anything is freed,
    * so an owner seen here is alive: at worst it is being disposed on
    * another thread, and this reference only delays its finalization. */
@@ -770,6 +836,24 @@ dispatch_committed_cb (gpointer data)
       if (owner != NULL)
         g_signal_emit (owner, signals[COMMITTED], 0, entry);
       drover_ledger_entry_free (entry);
+    }
+
+  if (owner != NULL && status_changed)
+    {
+      g_object_freeze_notify (G_OBJECT (owner));
+      if (g_strcmp0 (owner->problem, problem) != 0)
+        {
+          g_free (owner->problem);
+          owner->problem = g_steal_pointer (&problem);
+          g_object_notify_by_pspec (G_OBJECT (owner), properties[PROP_PROBLEM]);
+        }
+      if (owner->n_held != n_held || owner->n_lost != n_lost)
+        {
+          owner->n_held = n_held;
+          owner->n_lost = n_lost;
+          g_object_notify_by_pspec (G_OBJECT (owner), properties[PROP_HELD]);
+        }
+      g_object_thaw_notify (G_OBJECT (owner));
     }
 
   return G_SOURCE_REMOVE;
@@ -955,12 +1039,57 @@ failed:
   return FALSE;
 }
 
+/* Once the file is writable again (its mode or its folder's fixed), a
+ * connection opened read-only must be opened anew to write. */
+static void
+reopen_if_read_only (LedgerState *state)
+{
+  sqlite3 *db;
+
+  if (!state->read_only)
+    return;
+
+  db = open_connection (state->path, TRUE, NULL, NULL);
+  if (db == NULL)
+    return;
+  if (sqlite3_db_readonly (db, "main") == 1 ||
+      !exec_sql (db, "PRAGMA synchronous = FULL", state->path, FALSE, NULL))
+    {
+      close_connection (db);
+      return;
+    }
+
+  close_connection (state->db);
+  state->db = db;
+  state->read_only = FALSE;
+}
+
+/* Under the mutex: what the owner should be told after a write: why it
+ * failed, or nothing when it went through. */
+static void
+set_status (LedgerState *state,
+            const char  *problem)
+{
+  if (g_strcmp0 (problem, state->problem) != 0)
+    {
+      g_free (state->problem);
+      state->problem = g_strdup (problem);
+    }
+  state->status_changed = TRUE;
+}
+
 static void
 write_batch (LedgerState *state,
              GPtrArray   *batch)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GPtrArray) held = g_ptr_array_new ();
   g_autoptr(GError) failure = NULL;
+  guint n_held_before;
+  guint64 lost_before;
+  guint n_waiting;
+  gboolean was_holding;
+  g_autofree char *waiting_problem = NULL;
   guint n_rows = 0;
   guint n_failed = 0;
   guint n_failed_unheard = 0;
@@ -975,19 +1104,51 @@ write_batch (LedgerState *state,
     }
 
   if (n_rows > 0)
-    insert_rows (state, batch, &failure);
+    {
+      reopen_if_read_only (state);
+      insert_rows (state, batch, &failure);
+    }
+
+  /* A row nobody waits for, refused by the disk rather than for what it
+   * says, waits for another try instead of being dropped. */
+  for (guint i = 0; i < batch->len && failure != NULL; i++)
+    {
+      Pending *pending = g_ptr_array_index (batch, i);
+
+      if (pending != NULL && pending->type == PENDING_ROW && pending->entry == NULL &&
+          pending->error == NULL && pending->task == NULL)
+        g_ptr_array_add (held, g_steal_pointer (&g_ptr_array_index (batch, i)));
+    }
 
   /* "committed" first: on a shared main context its handlers then run
    * before the append callbacks of the same rows. */
   g_mutex_lock (&state->mutex);
+  n_held_before = state->held.length;
+  lost_before = state->lost;
   for (guint i = 0; i < batch->len; i++)
     {
       Pending *row = g_ptr_array_index (batch, i);
 
-      if (row->entry != NULL)
+      if (row != NULL && row->entry != NULL)
         g_queue_push_tail (&state->committed, drover_ledger_entry_copy (row->entry));
     }
-  if (state->committed.length > 0 && !state->committed_scheduled)
+  /* Rows kept for another try go back before any appended since, so the
+   * order of the ledger stays the order of the calls. */
+  for (guint i = held->len; i > 0; i--)
+    g_queue_push_head (&state->held, g_ptr_array_index (held, i - 1));
+  while (state->held.length > MAX_HELD)
+    {
+      pending_free (g_queue_pop_head (&state->held));
+      state->lost++;
+    }
+  if (n_rows > 0 && (failure != NULL || n_held_before > 0 || state->problem != NULL))
+    set_status (state, failure != NULL ? failure->message : NULL);
+  n_waiting = state->held.length;
+  waiting_problem = g_strdup (state->problem);
+  was_holding = state->holding;
+  state->holding = n_waiting > 0;
+
+  if ((state->committed.length > 0 || state->status_changed) && !state->committed_scheduled)
     {
       g_autoptr(GSource) source = g_idle_source_new ();
 
@@ -1004,6 +1165,9 @@ write_batch (LedgerState *state,
     {
       Pending *pending = g_ptr_array_index (batch, i);
 
+      if (pending == NULL)
+        continue;
+
       if (pending->type == PENDING_ROW && pending->entry == NULL)
         {
           if (pending->error == NULL)
@@ -1017,6 +1181,17 @@ write_batch (LedgerState *state,
           state->failed_since_flush++;
           if (state->first_failure_since_flush == NULL)
             state->first_failure_since_flush = g_error_copy (pending->error);
+        }
+      else if (pending->type == PENDING_FLUSH && n_waiting > 0)
+        {
+          state->failed_since_flush = 0;
+          g_clear_error (&state->first_failure_since_flush);
+          pending->error = g_error_new (DROVER_LEDGER_ERROR, failure != NULL ? failure->code : DROVER_LEDGER_ERROR_WRITE,
+                                        g_dngettext (GETTEXT_PACKAGE,
+                                                     "%u row waits in memory to be recorded: %s",
+                                                     "%u rows wait in memory to be recorded: %s",
+                                                     n_waiting),
+                                        n_waiting, waiting_problem);
         }
       else if (pending->type == PENDING_FLUSH && state->failed_since_flush > 0)
         {
@@ -1043,6 +1218,11 @@ write_batch (LedgerState *state,
     g_warning ("Rows not recorded in the ledger (%u): %s", n_failed, first_problem);
   else if (n_failed > 0)
     g_message ("Rows not recorded in the ledger (%u): %s", n_failed, first_problem);
+  if (n_waiting > 0 && !was_holding)
+    g_message ("Rows kept in memory until the ledger can be written (%u): %s", n_waiting, waiting_problem);
+  if (state->lost > lost_before)
+    g_warning ("Rows given up after %u waited for the ledger: %" G_GUINT64_FORMAT, MAX_HELD,
+               state->lost - lost_before);
 }
 
 static gpointer
@@ -1055,22 +1235,58 @@ writer_thread (gpointer data)
       g_autoptr(GPtrArray) batch = g_ptr_array_new_with_free_func ((GDestroyNotify)pending_free);
       Pending *pending;
 
-      g_mutex_lock (&state->mutex);
-      while (state->pending.length == 0 && !state->closing)
-        g_cond_wait (&state->cond, &state->mutex);
+      gboolean last_try = FALSE;
 
-      /* Closing still writes what was queued before. */
-      if (state->pending.length == 0)
+      g_mutex_lock (&state->mutex);
+      if (state->held.length > 0)
         {
-          g_mutex_unlock (&state->mutex);
-          break;
+          /* Waiting rows are tried again after a while, or with the next
+           * append, whichever comes first. */
+          gint64 retry_at = g_get_monotonic_time () + RETRY_INTERVAL_US;
+
+          while (state->pending.length == 0 && !state->closing)
+            if (!g_cond_wait_until (&state->cond, &state->mutex, retry_at))
+              break;
+        }
+      else
+        {
+          while (state->pending.length == 0 && !state->closing)
+            g_cond_wait (&state->cond, &state->mutex);
         }
 
+      /* Closing still writes what was queued before, and tries the
+       * waiting rows once more. */
+      if (state->pending.length == 0 && state->closing)
+        {
+          if (state->held.length == 0)
+            {
+              g_mutex_unlock (&state->mutex);
+              break;
+            }
+          last_try = TRUE;
+        }
+
+      while (batch->len < MAX_BATCH && (pending = g_queue_pop_head (&state->held)) != NULL)
+        g_ptr_array_add (batch, pending);
       while (batch->len < MAX_BATCH && (pending = g_queue_pop_head (&state->pending)) != NULL)
         g_ptr_array_add (batch, pending);
       g_mutex_unlock (&state->mutex);
 
       write_batch (state, batch);
+
+      if (last_try)
+        {
+          g_mutex_lock (&state->mutex);
+          /* Still refused: nothing more can be done than to say so. Written:
+           * the loop goes on with the rest. */
+          if (state->held.length > 0 && state->problem != NULL)
+            {
+              g_warning ("%u rows could not be recorded in the ledger %s before it was closed: %s",
+                         state->held.length, state->path, state->problem);
+              g_queue_clear_full (&state->held, (GDestroyNotify)pending_free);
+            }
+          g_mutex_unlock (&state->mutex);
+        }
     }
 
   g_clear_pointer (&state->db, close_connection);
@@ -1123,8 +1339,32 @@ drover_ledger_finalize (GObject *object)
   DroverLedger *self = DROVER_LEDGER (object);
 
   g_free (self->path);
+  g_free (self->problem);
 
   G_OBJECT_CLASS (drover_ledger_parent_class)->finalize (object);
+}
+
+static void
+drover_ledger_get_property (GObject    *object,
+                            guint       prop_id,
+                            GValue     *value,
+                            GParamSpec *pspec)
+{
+  DroverLedger *self = DROVER_LEDGER (object);
+
+  switch (prop_id)
+    {
+    case PROP_PROBLEM:
+      g_value_set_string (value, self->problem);
+      break;
+
+    case PROP_HELD:
+      g_value_set_uint (value, self->n_held);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -1134,6 +1374,30 @@ drover_ledger_class_init (DroverLedgerClass *klass)
 
   object_class->dispose = drover_ledger_dispose;
   object_class->finalize = drover_ledger_finalize;
+  object_class->get_property = drover_ledger_get_property;
+
+  /**
+   * DroverLedger:problem: (nullable)
+   *
+   * Why rows cannot be written now (a full disk, a read-only file), as a
+   * sentence for the operator; %NULL when they can. Rows appended with
+   * drover_ledger_append() meanwhile wait in memory and are written, in
+   * order, as soon as the ledger takes them again.
+   */
+  properties[PROP_PROBLEM] =
+    g_param_spec_string ("problem", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * DroverLedger:held:
+   *
+   * How many rows wait in memory for the ledger to take them.
+   */
+  properties[PROP_HELD] =
+    g_param_spec_uint ("held", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
    * DroverLedger::committed:
@@ -1234,6 +1498,7 @@ open_ledger (const char    *path,
   g_cond_init (&state->cond);
   g_queue_init (&state->pending);
   g_queue_init (&state->committed);
+  g_queue_init (&state->held);
   state->owner = self;
   state->context = g_main_context_ref (context);
   state->db = db;
@@ -1251,7 +1516,13 @@ open_ledger (const char    *path,
     }
 
   if (read_only)
-    g_message ("The ledger %s is read-only: new rows will not be recorded", path);
+    {
+      g_message ("The ledger %s is read-only: new rows will wait in memory", path);
+      self->problem = g_strdup_printf (_("Drover cannot write to its ledger %s: the file or its folder is "
+                                         "read-only. Make both writable for your user."),
+                                       path);
+      state->problem = g_strdup (self->problem);
+    }
 
   return g_steal_pointer (&self);
 }
@@ -1388,6 +1659,38 @@ drover_ledger_get_read_only (DroverLedger *self)
   return self->read_only;
 }
 
+/**
+ * drover_ledger_get_problem:
+ *
+ * Returns: (nullable): why rows cannot be written now, or %NULL; see
+ *   #DroverLedger:problem
+ */
+const char *
+drover_ledger_get_problem (DroverLedger *self)
+{
+  g_return_val_if_fail (DROVER_IS_LEDGER (self), NULL);
+
+  return self->problem;
+}
+
+/**
+ * drover_ledger_get_n_held:
+ * @n_lost: (out) (optional): how many rows were given up because too many
+ *   waited
+ *
+ * Returns: how many rows wait in memory for the ledger to take them
+ */
+guint
+drover_ledger_get_n_held (DroverLedger *self,
+                          guint64      *n_lost)
+{
+  g_return_val_if_fail (DROVER_IS_LEDGER (self), 0);
+
+  if (n_lost != NULL)
+    *n_lost = self->n_lost;
+  return self->n_held;
+}
+
 /* Appending */
 
 static Pending *
@@ -1424,9 +1727,13 @@ pending_row_new (const char *kind,
  *   given; %NULL for `{}`
  *
  * Queues one row and returns at once. The writer thread hashes and
- * commits queued rows in the order of the calls. A row that cannot be
- * written is logged as a warning, and drover_ledger_flush_async() reports
- * it; use drover_ledger_append_async() to hear about each row.
+ * commits queued rows in the order of the calls. A row the disk refuses
+ * (full, read-only) waits in memory, with any appended after it, and is
+ * tried again every few seconds and with every append, so nothing is lost
+ * while Drover runs; #DroverLedger:problem says why meanwhile, and
+ * drover_ledger_flush_async() fails. A row that is itself invalid is
+ * logged as a warning and reported by the next flush. Use
+ * drover_ledger_append_async() to hear about each row.
  */
 void
 drover_ledger_append (DroverLedger *self,

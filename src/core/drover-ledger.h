@@ -144,6 +144,9 @@ DroverLedger       *drover_ledger_open_finish       (GAsyncResult             *r
                                                      GError                  **error);
 const char         *drover_ledger_get_path          (DroverLedger             *self);
 gboolean            drover_ledger_get_read_only     (DroverLedger             *self);
+const char         *drover_ledger_get_problem       (DroverLedger             *self);
+guint               drover_ledger_get_n_held        (DroverLedger             *self,
+                                                     guint64                  *n_lost);
 
 void                drover_ledger_append            (DroverLedger             *self,
                                                      const char               *kind,
