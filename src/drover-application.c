@@ -25,6 +25,7 @@ struct _DroverApplication
   DroverDemoFarm *demo;       /* the private broker and drover-sim */
   DroverFarm     *farm;       /* the links and telemetry on them */
   DroverAudit    *audit;      /* the farm's files, jobs and orders, against the ledger */
+  char           *ledger_error; /* why the audit's ledger could not be opened */
   gboolean        farm_is_demo;
   gboolean        open_demo;
 };
@@ -299,14 +300,16 @@ alert_cb (DroverAudit       *audit,
 
 typedef struct
 {
-  char     *path;
-  gboolean  fresh;
+  char        *path;
+  gboolean     fresh;
+  DroverAudit *audit;
 } LedgerOpen;
 
 static void
 ledger_open_free (LedgerOpen *open)
 {
   g_free (open->path);
+  g_clear_object (&open->audit);
   g_free (open);
 }
 
@@ -345,14 +348,23 @@ ledger_opened_cb (GObject      *source,
                   GAsyncResult *result,
                   gpointer      user_data)
 {
-  g_autoptr(DroverAudit) audit = user_data;
+  DroverApplication *self = DROVER_APPLICATION (source);
+  LedgerOpen *open = g_task_get_task_data (G_TASK (result));
   g_autoptr(GError) error = NULL;
   g_autoptr(DroverLedger) ledger = g_task_propagate_pointer (G_TASK (result), &error);
 
-  /* Without a ledger the audit still watches; nothing is recorded. */
+  /* Without a ledger the audit still watches; nothing is recorded, and
+   * the window says so. */
   if (ledger == NULL)
-    g_warning ("The ledger could not be opened: %s", error->message);
-  drover_audit_set_ledger (audit, ledger);
+    {
+      g_message ("The ledger could not be opened: %s", error->message);
+      if (open->audit == self->audit)
+        {
+          g_free (self->ledger_error);
+          self->ledger_error = g_strdup (error->message);
+        }
+    }
+  drover_audit_set_ledger (open->audit, ledger);
 }
 
 /* Every farm gets an audit and a ledger: the demo's own, apart from the
@@ -378,7 +390,9 @@ attach_audit (DroverApplication *self,
   g_signal_connect_object (self->audit, "alert-changed", G_CALLBACK (alert_cb), self, 0);
   drover_farm_set_audit (self->farm, self->audit);
 
-  task = g_task_new (NULL, NULL, ledger_opened_cb, g_object_ref (self->audit));
+  g_clear_pointer (&self->ledger_error, g_free);
+  open->audit = g_object_ref (self->audit);
+  task = g_task_new (self, NULL, ledger_opened_cb, NULL);
   g_task_set_task_data (task, open, (GDestroyNotify)ledger_open_free);
   g_task_run_in_thread (task, open_ledger_thread);
 }
@@ -574,6 +588,7 @@ drover_application_stop_demo (DroverApplication *self)
       g_clear_object (&self->farm);
     }
   g_clear_object (&self->audit);
+  g_clear_pointer (&self->ledger_error, g_free);
 
   if (self->demo != NULL)
     {
@@ -606,6 +621,20 @@ drover_application_get_demo (DroverApplication *self)
   g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
 
   return self->demo;
+}
+
+/**
+ * drover_application_get_ledger_error:
+ *
+ * Returns: (nullable): why the running farm's ledger could not be opened,
+ *   or %NULL
+ */
+const char *
+drover_application_get_ledger_error (DroverApplication *self)
+{
+  g_return_val_if_fail (DROVER_IS_APPLICATION (self), NULL);
+
+  return self->ledger_error;
 }
 
 /**

@@ -38,5 +38,6 @@ gboolean           drover_application_get_demo_running  (DroverApplication    *s
 DroverDemoFarm    *drover_application_get_demo          (DroverApplication    *self);
 DroverFarm        *drover_application_get_farm          (DroverApplication    *self);
 DroverAudit       *drover_application_get_audit         (DroverApplication    *self);
+const char        *drover_application_get_ledger_error  (DroverApplication    *self);
 
 G_END_DECLS

@@ -37,6 +37,9 @@ struct _DroverWindow
   GtkStack             *main_stack;
   GtkGridView          *fleet_grid;
   GtkWidget            *demo_bar;
+  GtkWidget            *ledger_bar;
+  GtkLabel             *ledger_label;
+  DroverLedger         *ledger;            /* the audit's, followed */
   GtkSpinner           *starting_spinner;
   AdwStatusPage        *failed_page;
   GtkSearchEntry       *search_entry;
@@ -354,6 +357,69 @@ get_application (DroverWindow *self)
   return DROVER_APPLICATION (gtk_window_get_application (GTK_WINDOW (self)));
 }
 
+/* The ledger's trouble stays in sight on every page until it is over:
+ * records wait in memory meanwhile, and quitting would lose them. */
+static void
+update_ledger_bar (DroverWindow *self)
+{
+  DroverApplication *app = get_application (self);
+  DroverLedger *ledger = self->audit != NULL ? drover_audit_get_ledger (self->audit) : NULL;
+  g_autofree char *text = NULL;
+
+  if (ledger != self->ledger)
+    {
+      if (self->ledger != NULL)
+        g_signal_handlers_disconnect_by_data (self->ledger, self);
+      g_set_object (&self->ledger, ledger);
+      if (ledger != NULL)
+        {
+          g_signal_connect_object (ledger, "notify::problem", G_CALLBACK (update_ledger_bar), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (ledger, "notify::held", G_CALLBACK (update_ledger_bar), self, G_CONNECT_SWAPPED);
+        }
+    }
+
+  if (ledger != NULL && drover_ledger_get_problem (ledger) != NULL)
+    {
+      guint64 lost = 0;
+      guint held = drover_ledger_get_n_held (ledger, &lost);
+      g_autoptr(GString) message = g_string_new (drover_ledger_get_problem (ledger));
+
+      if (held > 0)
+        {
+          g_string_append_c (message, ' ');
+          g_string_append_printf (message,
+                                  g_dngettext (GETTEXT_PACKAGE,
+                                               "%u record waits in memory and is written as soon as the ledger "
+                                               "takes it again; quitting Drover now would lose it.",
+                                               "%u records wait in memory and are written as soon as the ledger "
+                                               "takes them again; quitting Drover now would lose them.",
+                                               held),
+                                  held);
+        }
+      if (lost > 0)
+        {
+          g_string_append_c (message, ' ');
+          g_string_append_printf (message,
+                                  g_dngettext (GETTEXT_PACKAGE,
+                                               "%" G_GUINT64_FORMAT " record was lost: too many waited.",
+                                               "%" G_GUINT64_FORMAT " records were lost: too many waited.",
+                                               (gulong)lost),
+                                  lost);
+        }
+      text = g_string_free (g_steal_pointer (&message), FALSE);
+    }
+  else if (self->audit != NULL && ledger == NULL && drover_audit_get_ready (self->audit) &&
+           app != NULL && drover_application_get_ledger_error (app) != NULL)
+    {
+      text = g_strdup_printf (_("%s Drover keeps watching the farm, but records nothing: no history, no "
+                                "alerts kept for later."),
+                              drover_application_get_ledger_error (app));
+    }
+
+  gtk_label_set_label (self->ledger_label, text != NULL ? text : "");
+  gtk_widget_set_visible (self->ledger_bar, text != NULL);
+}
+
 /* The application makes an audit when a farm starts and drops it when the
  * farm stops; every change of page follows it. */
 static void
@@ -376,6 +442,7 @@ follow_audit (DroverWindow *self)
           g_signal_connect_object (audit, "alert-raised", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
           g_signal_connect_object (audit, "alert-changed", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
           g_signal_connect_object (audit, "ready", G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
+          g_signal_connect_object (audit, "ready", G_CALLBACK (update_ledger_bar), self, G_CONNECT_SWAPPED);
           g_signal_connect_object (drover_audit_get_alerts (audit), "items-changed",
                                    G_CALLBACK (update_alerts_button), self, G_CONNECT_SWAPPED);
         }
@@ -384,6 +451,7 @@ follow_audit (DroverWindow *self)
 
   drover_alerts_page_set_audit (self->alerts_page, audit, audit != NULL ? farm : NULL);
   update_alerts_button (self);
+  update_ledger_bar (self);
 
   /* A job goes to a running farm's printers: none, no sending. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.send-job", farm != NULL);
@@ -683,6 +751,9 @@ drover_window_dispose (GObject *object)
 {
   DroverWindow *self = (DroverWindow *)object;
 
+  if (self->ledger != NULL)
+    g_signal_handlers_disconnect_by_data (self->ledger, self);
+  g_clear_object (&self->ledger);
   gtk_widget_dispose_template (GTK_WIDGET (self), DROVER_TYPE_WINDOW);
 
   g_cancellable_cancel (self->starting);
@@ -781,6 +852,8 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, fleet_grid);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, demo_bar);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, ledger_bar);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, ledger_label);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, starting_spinner);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, failed_page);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, search_entry);

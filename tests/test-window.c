@@ -7,6 +7,8 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <string.h>
 
 #include "drover-alerts-page.h"
@@ -948,24 +950,18 @@ fleet_shows_renamed (gpointer data)
   return printer != NULL && g_str_has_prefix (drover_printer_get_display_name (printer), "Renamed ");
 }
 
-static void
-test_window_configured_farm (void)
+/* The operator's farm: one native printer that drover-sim plays and
+ * describes in the inventory file where Drover looks for it. */
+static GSubprocess *
+start_one_printer_farm (DroverTestBroker *broker,
+                        const char       *path)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
-  g_autofree char *uri = NULL;
-  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *uri = drover_test_broker_dup_uri (broker);
   g_autofree char *dir = g_path_get_dirname (path);
-  g_autoptr(GSubprocess) sim = NULL;
-  g_autofree char *text = NULL;
-  DroverWindow *window;
+  GSubprocess *sim;
 
-  g_assert_no_error (error);
-  uri = drover_test_broker_dup_uri (broker);
   g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
-
-  /* The operator's farm: here, one native printer that drover-sim plays
-   * and describes in the inventory file where Drover looks for it. */
   sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
                           g_getenv ("DROVER_SIM_BIN"), "--broker", uri, "--printers", "1", "--mix", "native=1",
                           "--http-port", "-1", "--inventory", path, "--control", NULL);
@@ -973,6 +969,22 @@ test_window_configured_farm (void)
   for (guint i = 0; i < 500 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
     g_usleep (10 * 1000);
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+
+  return sim;
+}
+
+static void
+test_window_configured_farm (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autofree char *text = NULL;
+  DroverWindow *window;
+
+  g_assert_no_error (error);
+  sim = start_one_printer_farm (broker, path);
 
   window = open_window ();
   g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
@@ -1005,6 +1017,105 @@ test_window_configured_farm (void)
   g_subprocess_force_exit (sim);
   g_subprocess_wait (sim, NULL, NULL);
   g_unlink (path);
+}
+
+static gboolean
+has_class (GtkWidget     *widget,
+           gconstpointer  name)
+{
+  return gtk_widget_has_css_class (widget, name);
+}
+
+static gboolean
+widget_visible (gpointer widget)
+{
+  return gtk_widget_get_visible (widget);
+}
+
+static gboolean
+widget_hidden (gpointer widget)
+{
+  return !gtk_widget_get_visible (widget);
+}
+
+/* The ledger in trouble: the window says so on every page, how many
+ * records wait, and that they are written once it can. */
+static void
+test_window_ledger_trouble (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *ledger_dir = g_dir_make_tmp ("drover-window-ledger-XXXXXX", NULL);
+  g_autofree char *ledger_path = g_build_filename (ledger_dir, "ledger.sqlite", NULL);
+  g_autoptr(GSubprocess) sim = NULL;
+  struct rlimit limit;
+  struct rlimit full = { 1, RLIM_INFINITY };
+  DroverWindow *window;
+  GtkWidget *bar;
+  const char *text;
+
+  g_assert_no_error (error);
+  sim = start_one_printer_farm (broker, path);
+
+  /* A ledger that cannot be opened at all: here a folder. */
+  g_setenv ("DROVER_LEDGER", ledger_dir, TRUE);
+  window = open_window ();
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  g_assert_true (iterate_until (audit_ready, app));
+  bar = find_descendant (GTK_WIDGET (window), has_class, "ledger-bar");
+  g_assert_nonnull (bar);
+  g_assert_true (iterate_until (widget_visible, bar));
+  text = gtk_label_get_label (GTK_LABEL (find_descendant (bar, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_LABEL))));
+  g_assert_nonnull (strstr (text, "it is a folder, not a file"));
+  g_assert_nonnull (strstr (text, "records nothing"));
+  g_assert_true (iterate_until (widget_has_size, bar));
+  drover_test_save_screenshot (GTK_WIDGET (window), "ledger-trouble");
+  close_window (window);
+  drover_application_stop_demo (app);
+
+  /* A ledger whose disk fills up while Drover runs. */
+  g_setenv ("DROVER_LEDGER", ledger_path, TRUE);
+  window = open_window ();
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  g_assert_true (iterate_until (audit_ready, app));
+  bar = find_descendant (GTK_WIDGET (window), has_class, "ledger-bar");
+  g_assert_false (gtk_widget_get_visible (bar));
+
+  g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  full.rlim_max = limit.rlim_max;
+  signal (SIGXFSZ, SIG_IGN);
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &full), ==, 0);
+  for (guint i = 0; i < 3; i++)
+    drover_ledger_append (drover_audit_get_ledger (drover_application_get_audit (app)),
+                          DROVER_LEDGER_KIND_ALERT, "p-0001", "while-full", NULL);
+  g_assert_true (iterate_until (widget_visible, bar));
+  g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
+  text = gtk_label_get_label (GTK_LABEL (find_descendant (bar, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_LABEL))));
+  g_assert_nonnull (strstr (text, "refused the write"));
+  g_assert_nonnull (strstr (text, "wait in memory"));
+  /* No screenshot here: under the size limit X's shared-memory images
+   * fail too, which is the test's doing, not the window's. */
+
+  /* Space again: the next record writes them all, and the bar goes. */
+  drover_ledger_append (drover_audit_get_ledger (drover_application_get_audit (app)),
+                        DROVER_LEDGER_KIND_ALERT, "p-0001", "after", NULL);
+  g_assert_true (iterate_until (widget_hidden, bar));
+  close_window (window);
+
+  drover_application_stop_demo (app);
+  g_unsetenv ("DROVER_LEDGER");
+  g_subprocess_force_exit (sim);
+  g_subprocess_wait (sim, NULL, NULL);
+  g_unlink (path);
+  g_unlink (ledger_path);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *extra = g_strconcat (ledger_path, i == 0 ? "-wal" : "-shm", NULL);
+
+      g_unlink (extra);
+    }
+  g_rmdir (ledger_dir);
 }
 
 static void
@@ -1569,6 +1680,7 @@ main (int   argc,
   g_test_add_func ("/window/about-and-shortcuts", test_window_about_and_shortcuts);
   g_test_add_func ("/window/configured-farm", test_window_configured_farm);
   g_test_add_func ("/window/broken-farm", test_window_broken_farm);
+  g_test_add_func ("/window/ledger-trouble", test_window_ledger_trouble);
 
   status = g_test_run ();
 
