@@ -703,6 +703,7 @@ approve_file_action (GtkWidget  *widget,
   const char * const *printers;
   const char *name;
   g_autofree char *text = NULL;
+  g_autofree char *shown = NULL;
   guint n;
 
   if (alert == NULL || drover_alert_get_subject (alert) == NULL)
@@ -718,8 +719,9 @@ approve_file_action (GtkWidget  *widget,
   drover_audit_acknowledge (self->audit, alert);
 
   /* Translators: a toast after approving a file; %s is its name */
+  shown = drover_format_untrusted (name, 80);
   text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Approved “%s” on %u printer", "Approved “%s” on %u printers", n),
-                          name, n);
+                          shown, n);
   add_toast (self, text);
   /* Other alerts may name the same file on the same printers. */
   update_all_rows (self);
@@ -758,6 +760,7 @@ delete_operation_done (DeleteOperation *operation)
   DroverAlertsPage *self = operation->self;
   const char *id = drover_alert_get_id (operation->alert);
   g_autofree char *text = NULL;
+  g_autofree char *shown = drover_format_untrusted (operation->name, 80);
   GtkWidget *row;
 
   if (operation->errors->len > 0)
@@ -769,16 +772,16 @@ delete_operation_done (DeleteOperation *operation)
     /* Translators: a toast; the file lists show the file gone once the printers confirm */
     text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Told %u printer to delete “%s”", "Told %u printers to delete “%s”",
                                          operation->n_printers),
-                            operation->n_printers, operation->name);
+                            operation->n_printers, shown);
   else if (operation->n_deleted > 0)
     /* Translators: a toast; the alert then says why the others failed */
     text = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "Told %u of %u printer to delete “%s”; the alert says why not the others",
                                          "Told %u of %u printers to delete “%s”; the alert says why not the others",
                                          operation->n_printers),
-                            operation->n_deleted, operation->n_printers, operation->name);
+                            operation->n_deleted, operation->n_printers, shown);
   else
     /* Translators: a toast; the alert then says why */
-    text = g_strdup_printf (_("“%s” could not be deleted; the alert says why"), operation->name);
+    text = g_strdup_printf (_("“%s” could not be deleted; the alert says why"), shown);
   add_toast (self, text);
 
   row = find_row (self, operation->alert);
@@ -879,6 +882,7 @@ delete_file_action (GtkWidget  *widget,
   DroverAlert *alert = lookup_alert (self, parameter);
   g_autoptr(GPtrArray) printers = NULL;
   g_autofree char *names = NULL;
+  g_autofree char *shown = NULL;
   DeleteQuestion *question;
   GtkWidget *dialog;
   const char *name;
@@ -893,7 +897,7 @@ delete_file_action (GtkWidget  *widget,
     return;
   g_ptr_array_add (printers, NULL);
 
-  name = drover_alert_get_subject (alert);
+  name = shown = drover_format_untrusted (drover_alert_get_subject (alert), 120);
   names = join_printer_names (self, (const char * const *)printers->pdata, NAMES_IN_DIALOG);
   root = gtk_widget_get_root (widget);
 

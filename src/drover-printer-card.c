@@ -74,6 +74,7 @@ update_card (DroverPrinterCard *self)
   g_autofree char *accessible = NULL;
   g_autoptr(GDateTime) now = NULL;
   const char *file;
+  g_autofree char *shown_file = NULL;
   gboolean has_job;
 
   if (printer == NULL)
@@ -137,9 +138,11 @@ update_card (DroverPrinterCard *self)
     {
       double fraction = drover_printer_get_progress (printer);
 
-      gtk_inscription_set_text (self->file_label, file);
-      if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->file_label)), file) != 0)
-        gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), file);
+      /* The printer names its file: whoever put it there chose the name. */
+      shown_file = drover_format_untrusted (file, 200);
+      gtk_inscription_set_text (self->file_label, shown_file);
+      if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->file_label)), shown_file) != 0)
+        gtk_widget_set_tooltip_text (GTK_WIDGET (self->file_label), shown_file);
       gtk_progress_bar_set_fraction (self->progress_bar, fraction);
 
       time_left = drover_format_time_left (drover_printer_get_time_left (printer));

@@ -181,17 +181,19 @@ cancel_action (GtkWidget  *widget,
                GVariant   *parameter)
 {
   DroverPrinterPage *self = DROVER_PRINTER_PAGE (widget);
+  g_autofree char *job = NULL;
   GtkWidget *dialog;
 
   if (self->printer == NULL)
     return;
 
+  job = drover_printer_get_current_file (self->printer) != NULL
+          ? drover_format_untrusted (drover_printer_get_current_file (self->printer), 120)
+          : g_strdup (_("its job"));
   dialog = adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (widget)), _("Cancel the Job?"), NULL);
   adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
                                   _("%s stops printing “%s”. The part on the plate cannot be finished."),
-                                  drover_printer_get_display_name (self->printer),
-                                  drover_printer_get_current_file (self->printer) != NULL ?
-                                  drover_printer_get_current_file (self->printer) : _("its job"));
+                                  drover_printer_get_display_name (self->printer), job);
   adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog),
                                     "keep", _("_Keep Printing"),
                                     "cancel-job", _("_Cancel Job"),
@@ -212,6 +214,7 @@ update_values (DroverPrinterPage *self)
   g_autofree char *progress = NULL;
   g_autofree char *left = NULL;
   g_autofree char *seen = NULL;
+  g_autofree char *job = NULL;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
 
   update_controls (self);
@@ -225,8 +228,8 @@ update_values (DroverPrinterPage *self)
   bed = drover_format_temperature (drover_printer_get_bed_temperature (printer), drover_printer_get_bed_target (printer));
   gtk_label_set_label (self->hotend_value, hotend);
   gtk_label_set_label (self->bed_value, bed);
-  gtk_label_set_label (self->job_value, drover_printer_get_current_file (printer) != NULL
-                                        ? drover_printer_get_current_file (printer) : _("None"));
+  job = drover_format_untrusted (drover_printer_get_current_file (printer), 120);
+  gtk_label_set_label (self->job_value, drover_printer_get_current_file (printer) != NULL ? job : _("None"));
 
   left = drover_format_time_left (drover_printer_get_time_left (printer));
   /* Translators: a job's progress and, if known, its time left */
@@ -412,13 +415,14 @@ create_file_row (gpointer item,
                  gpointer user_data)
 {
   DroverFileItem *file = item;
+  g_autofree char *shown_name = drover_format_untrusted (drover_file_item_get_name (file), 120);
   GtkWidget *row = adw_action_row_new ();
   GtkWidget *icon = gtk_image_new ();
   GtkWidget *word = gtk_label_new (NULL);
 
   /* Names come from printers: never markup. */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
-  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), drover_file_item_get_name (file));
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), shown_name);
   adw_action_row_set_subtitle_lines (ADW_ACTION_ROW (row), 4);
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (icon), GTK_ACCESSIBLE_PROPERTY_LABEL, "", -1);
@@ -694,8 +698,9 @@ format_details (const char *kind,
   G_STMT_START { \
     if ((value = member_string (body, member)) != NULL && value[0] != '\0') \
       { \
+        g_autofree char *shown = drover_format_untrusted (value, 200); \
         g_string_append (text, " · "); \
-        g_string_append_printf (text, format, value); \
+        g_string_append_printf (text, format, shown); \
       } \
   } G_STMT_END
 
@@ -747,7 +752,8 @@ create_history_row (const DroverLedgerEntry *entry)
   GtkWidget *time_label;
   GtkWidget *what_label;
   GtkWidget *details_label;
-  const char *subject = entry->subject;
+  g_autofree char *shown_subject = NULL;
+  const char *subject;
 
   if (json_parser_load_from_data (parser, entry->body, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     body = json_node_get_object (json_parser_get_root (parser));
@@ -786,6 +792,9 @@ create_history_row (const DroverLedgerEntry *entry)
     gtk_widget_add_css_class (origin_box, "warning");
   gtk_box_append (GTK_BOX (box), origin_box);
 
+  /* A file name, a command line, a URL: from printers, shown safely. */
+  shown_subject = entry->subject != NULL ? drover_format_untrusted (entry->subject, 200) : NULL;
+  subject = shown_subject;
   if (subject == NULL)
     subject = g_str_equal (entry->kind, DROVER_LEDGER_KIND_FILE_SNAPSHOT) ? _("The printer’s file list") : "—";
   what_label = gtk_label_new (subject);
@@ -1066,7 +1075,7 @@ create_job_row (DroverPrinterPage       *self,
   GtkWidget *time_label;
   GtkWidget *file_label;
   GtkWidget *details_label;
-  const char *file = entry->subject != NULL ? entry->subject : "—";
+  g_autofree char *file = drover_format_untrusted (entry->subject != NULL ? entry->subject : "—", 120);
 
   if (json_parser_load_from_data (parser, entry->body, -1, NULL) && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     body = json_node_get_object (json_parser_get_root (parser));

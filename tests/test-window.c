@@ -1118,6 +1118,129 @@ test_window_ledger_trouble (void)
   g_rmdir (ledger_dir);
 }
 
+/* Hostile names: what a stranger can name a file on a printer. */
+#define RLO_NAME "readme\342\200\256edocg.exe"
+#define CONTROL_NAME "ok.gcode\\nDrover:\\040approved\\033[2J"
+
+static gboolean
+alerts_at_least (gpointer data)
+{
+  DroverAudit *audit = drover_application_get_audit (app);
+
+  return audit != NULL && g_list_model_get_n_items (drover_audit_get_alerts (audit)) >= GPOINTER_TO_UINT (data);
+}
+
+static gboolean
+is_row_containing (GtkWidget     *widget,
+                   gconstpointer  text)
+{
+  return ADW_IS_ACTION_ROW (widget) &&
+         strstr (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget)), text) != NULL;
+}
+
+static gboolean
+files_tab_shows_hostile (gpointer page)
+{
+  return find_descendant (page, is_row_containing, "readme<U+202E>edocg.exe") != NULL &&
+         find_descendant (page, is_row_containing, "ok.gcode<U+000A>Drover: approved<U+001B>[2J") != NULL &&
+         find_descendant (page, is_row_containing, "…") != NULL;
+}
+
+/* Every label and row title under @widget: no raw override, no control
+ * character, nothing of 10,000 characters. */
+static void
+assert_shown_safely (GtkWidget *widget)
+{
+  const char *text = NULL;
+
+  if (GTK_IS_LABEL (widget))
+    text = gtk_label_get_label (GTK_LABEL (widget));
+  else if (ADW_IS_PREFERENCES_ROW (widget))
+    text = adw_preferences_row_get_title (ADW_PREFERENCES_ROW (widget));
+
+  if (text != NULL)
+    {
+      g_assert_true (g_utf8_validate (text, -1, NULL));
+      g_assert_null (strstr (text, "\342\200\256"));
+      g_assert_null (strchr (text, '\033'));
+      g_assert_cmpint (g_utf8_strlen (text, -1), <, 1000);
+    }
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    assert_shown_safely (child);
+}
+
+static void
+test_window_hostile_names (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autoptr(GSubprocess) sim = NULL;
+  g_autoptr(GString) commands = g_string_new (NULL);
+  g_autoptr(GString) long_name = g_string_new (NULL);
+  GOutputStream *in;
+  DroverWindow *window;
+  GtkWidget *page;
+  GtkWidget *stack;
+  GtkWidget *grid;
+
+  g_assert_no_error (error);
+  sim = start_one_printer_farm (broker, path);
+  window = open_window ();
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  g_assert_true (drover_test_iterate_until (first_printer_heard, drover_application_get_fleet (app), 40000));
+  g_assert_true (iterate_until (audit_ready, app));
+  g_assert_true (drover_test_iterate_until (files_baselined, NULL, 40000));
+
+  /* Three files turn up: a right-to-left override that makes an .exe
+   * look like G-code, control characters that fake a second line and
+   * clear a terminal, and a name of 10,000 characters. */
+  for (guint i = 0; i < 10000; i++)
+    g_string_append_c (long_name, (char)('a' + i % 26));
+  g_string_append (long_name, ".gcode");
+  g_string_append_printf (commands, "add-file p-0001 %s\n", RLO_NAME);
+  g_string_append_printf (commands, "add-file p-0001 %s\n", CONTROL_NAME);
+  g_string_append_printf (commands, "add-file p-0001 %s\n", long_name->str);
+  in = g_subprocess_get_stdin_pipe (sim);
+  g_assert_true (g_output_stream_write_all (in, commands->str, commands->len, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_output_stream_flush (in, NULL, &error));
+  g_assert_true (drover_test_iterate_until (alerts_at_least, GUINT_TO_POINTER (3), 40000));
+
+  /* The alerts name them visibly, and the override is evidence. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.show-alerts", NULL));
+  g_assert_true (iterate_until (page_settled, find_descendant (GTK_WIDGET (window), is_of_type,
+                                                               GSIZE_TO_POINTER (DROVER_TYPE_ALERTS_PAGE))));
+  {
+    g_autofree char *text = drover_test_visible_text (GTK_WIDGET (window));
+
+    g_assert_nonnull (strstr (text, "Unexpected file “readme<U+202E>edocg.exe” on"));
+    g_assert_nonnull (strstr (text, "right-to-left"));
+    g_assert_nonnull (strstr (text, "ok.gcode<U+000A>Drover: approved<U+001B>[2J"));
+  }
+  assert_shown_safely (GTK_WIDGET (window));
+
+  /* The printer's Files tab too. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (window), "win.back", NULL));
+  grid = find_grid (GTK_WIDGET (window));
+  g_signal_emit_by_name (grid, "activate", 0);
+  page = find_descendant (GTK_WIDGET (window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PRINTER_PAGE));
+  stack = find_descendant (page, is_of_type, GSIZE_TO_POINTER (ADW_TYPE_VIEW_STACK));
+  adw_view_stack_set_visible_child_name (ADW_VIEW_STACK (stack), "files");
+  g_assert_true (iterate_until (files_tab_shows_hostile, page));
+  assert_shown_safely (page);
+  g_assert_true (iterate_until (page_settled, page));
+  drover_test_save_screenshot (adw_application_window_get_content (ADW_APPLICATION_WINDOW (window)),
+                               "hostile-names");
+
+  close_window (window);
+  drover_application_stop_demo (app);
+  g_subprocess_force_exit (sim);
+  g_subprocess_wait (sim, NULL, NULL);
+  g_unlink (path);
+}
+
 static void
 test_window_broken_farm (void)
 {
@@ -1681,6 +1804,7 @@ main (int   argc,
   g_test_add_func ("/window/configured-farm", test_window_configured_farm);
   g_test_add_func ("/window/broken-farm", test_window_broken_farm);
   g_test_add_func ("/window/ledger-trouble", test_window_ledger_trouble);
+  g_test_add_func ("/window/hostile-names", test_window_hostile_names);
 
   status = g_test_run ();
 

@@ -26,6 +26,7 @@
 #include <json-glib/json-glib.h>
 
 #include "drover-audit.h"
+#include "drover-format.h"
 #include "drover-file-item.h"
 
 #define DEFAULT_INCIDENT_WINDOW_S (10 * 60)
@@ -376,6 +377,10 @@ update_title (DroverAudit *self,
   guint n = drover_alert_get_n_printers (alert);
   const char *first = printer_name (self, drover_alert_get_printers (alert)[0]);
   g_autofree char *title = NULL;
+  /* Names from the printers and the broker: whoever planted the file chose
+   * them, right-to-left overrides and 10,000 characters included. */
+  g_autofree char *subject = drover_format_untrusted (group->subject, 80);
+  g_autofree char *host = drover_format_untrusted (group->host, 60);
 
   /* Ordered to many, stored by some: say both, as the 2024 count did
    * (2,000 told, 237 with the file). */
@@ -384,22 +389,22 @@ update_title (DroverAudit *self,
     title = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%u printers were told to download “%s” from %s; %u has it",
                                           "%u printers were told to download “%s” from %s; %u have it",
                                           g_hash_table_size (group->stored)),
-                             n, group->subject, group->host, g_hash_table_size (group->stored));
+                             n, subject, host, g_hash_table_size (group->stored));
   else if (group->kinds & GROUP_FILE)
-    title = n == 1 ? g_strdup_printf (_("Unexpected file “%s” on %s"), group->subject, first)
-                   : g_strdup_printf (_("Unexpected file “%s” on %u printers"), group->subject, n);
+    title = n == 1 ? g_strdup_printf (_("Unexpected file “%s” on %s"), subject, first)
+                   : g_strdup_printf (_("Unexpected file “%s” on %u printers"), subject, n);
   else if (group->kinds & GROUP_DOWNLOAD)
-    title = n == 1 ? g_strdup_printf (_("%s was told to download “%s” from %s"), first, group->subject, group->host)
-                   : g_strdup_printf (_("%u printers were told to download “%s” from %s"), n, group->subject, group->host);
+    title = n == 1 ? g_strdup_printf (_("%s was told to download “%s” from %s"), first, subject, host)
+                   : g_strdup_printf (_("%u printers were told to download “%s” from %s"), n, subject, host);
   else if (group->kinds & GROUP_FIRMWARE)
     title = n == 1 ? g_strdup_printf (_("%s was ordered to update its firmware or system"), first)
                    : g_strdup_printf (_("%u printers were ordered to update their firmware or system"), n);
   else if (group->kinds & GROUP_DELETE)
-    title = n == 1 ? g_strdup_printf (_("%s was ordered to delete “%s”"), first, group->subject)
-                   : g_strdup_printf (_("%u printers were ordered to delete “%s”"), n, group->subject);
+    title = n == 1 ? g_strdup_printf (_("%s was ordered to delete “%s”"), first, subject)
+                   : g_strdup_printf (_("%u printers were ordered to delete “%s”"), n, subject);
   else if (group->kinds & GROUP_JOB)
-    title = n == 1 ? g_strdup_printf (_("%s started “%s”, and Drover did not start it"), first, group->subject)
-                   : g_strdup_printf (_("%u printers started “%s”, and Drover did not start it"), n, group->subject);
+    title = n == 1 ? g_strdup_printf (_("%s started “%s”, and Drover did not start it"), first, subject)
+                   : g_strdup_printf (_("%u printers started “%s”, and Drover did not start it"), n, subject);
   else
     title = n == 1 ? g_strdup_printf (_("%s ran commands Drover did not send"), first)
                    : g_strdup_printf (_("%u printers ran commands Drover did not send"), n);
@@ -531,11 +536,13 @@ evidence_from_report (const DroverGcodeReport *report)
   for (guint i = 0; report->findings != NULL && i < report->findings->len; i++)
     {
       DroverGcodeFinding *finding = g_ptr_array_index (report->findings, i);
+      g_autofree char *command = NULL;
 
       if (!finding->dangerous)
         continue;
+      command = drover_format_untrusted (finding->command, 80);
       g_ptr_array_add (evidence, g_strdup_printf (_("Line %" G_GUINT64_FORMAT ", “%s”: %s"),
-                                                  finding->line, finding->command, finding->reason));
+                                                  finding->line, command, finding->reason));
       severity = DROVER_ALERT_CRITICAL;
     }
 
@@ -766,6 +773,23 @@ name_is_path_trick (const char *name)
   return !g_utf8_validate (name, -1, NULL);
 }
 
+/* Right-to-left overrides, zero-width and other invisible characters: a
+ * name that shows as something else than it is. */
+static gboolean
+name_hides_characters (const char *name)
+{
+  if (!g_utf8_validate (name, -1, NULL))
+    return FALSE;
+  for (const char *p = name; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      GUnicodeType type = g_unichar_type (g_utf8_get_char (p));
+
+      if (type == G_UNICODE_FORMAT || type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR)
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 file_appeared (DroverAudit          *self,
                DroverPrinter        *printer,
@@ -829,6 +853,13 @@ file_appeared (DroverAudit          *self,
     {
       drover_alert_add_evidence (group->alert, _("Its name tries to reach outside the printer's file folder "
                                                  "or holds control characters."));
+      drover_alert_raise_severity (group->alert, DROVER_ALERT_CRITICAL);
+    }
+  if (name_hides_characters (info->name))
+    {
+      drover_alert_add_evidence (group->alert, _("Its name holds invisible or right-to-left characters, which "
+                                                 "can make it look like another name; Drover shows them as "
+                                                 "<U+…>."));
       drover_alert_raise_severity (group->alert, DROVER_ALERT_CRITICAL);
     }
 

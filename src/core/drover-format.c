@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "drover-format.h"
 
@@ -104,4 +105,71 @@ drover_format_since (GDateTime *then,
   /* Translators: how long ago something happened, in days */
   return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d day ago", "%d days ago", (gulong)(seconds / 86400)),
                           (int)(seconds / 86400));
+}
+
+/* Characters that change how the text around them is shown, or that show
+ * nothing: bidirectional overrides and isolates, zero-width characters,
+ * line and paragraph separators. */
+static gboolean
+is_hidden_character (gunichar c)
+{
+  GUnicodeType type = g_unichar_type (c);
+
+  return type == G_UNICODE_CONTROL || type == G_UNICODE_FORMAT ||
+         type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR;
+}
+
+/**
+ * drover_format_untrusted:
+ * @text: (nullable): a name or text that came from outside: a file name a
+ *   printer listed, a host in an order, a command in a file
+ * @max_chars: the most characters to show, at least 16
+ *
+ * Makes @text safe to show: bytes that are not UTF-8 become U+FFFD;
+ * control characters, right-to-left overrides and other invisible
+ * characters become a visible `<U+202E>`, so `gcode.exe` written backwards
+ * behind an override cannot pose as a `.gcode` file; and text longer than
+ * @max_chars keeps its start and its end (where the extension is) around
+ * a "…". Never use the result to find the file again: it is for eyes only.
+ *
+ * Returns: (transfer full): the text to show
+ */
+char *
+drover_format_untrusted (const char *text,
+                         guint       max_chars)
+{
+  g_autofree char *valid = NULL;
+  g_autoptr(GString) shown = NULL;
+  glong n_chars;
+  const char *head_end;
+  const char *tail_start;
+  glong head;
+
+  g_return_val_if_fail (max_chars >= 16, NULL);
+
+  if (text == NULL)
+    return g_strdup ("");
+
+  valid = g_utf8_make_valid (text, -1);
+  shown = g_string_sized_new (strlen (valid));
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+
+      if (is_hidden_character (c))
+        g_string_append_printf (shown, "<U+%04X>", c);
+      else
+        g_string_append_unichar (shown, c);
+    }
+
+  n_chars = g_utf8_strlen (shown->str, -1);
+  if (n_chars <= (glong) max_chars)
+    return g_string_free (g_steal_pointer (&shown), FALSE);
+
+  /* Two thirds from the start, the rest from the end, "…" between. */
+  head = ((glong) max_chars - 1) * 2 / 3;
+  head_end = g_utf8_offset_to_pointer (shown->str, head);
+  tail_start = g_utf8_offset_to_pointer (shown->str, n_chars - ((glong) max_chars - 1 - head));
+
+  return g_strdup_printf ("%.*s…%s", (int) (head_end - shown->str), shown->str, tail_start);
 }

@@ -1,4 +1,5 @@
-/* drover-format.h: numbers as the operator reads them
+/* drover-format.h: numbers as the operator reads them, and names from
+ * outside made safe to show
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -14,5 +15,7 @@ char *drover_format_temperature (double actual,
                                  double target);
 char *drover_format_since       (GDateTime *then,
                                  GDateTime *now);
+char *drover_format_untrusted   (const char *text,
+                                 guint       max_chars);
 
 G_END_DECLS

@@ -411,6 +411,16 @@ handle_control_line (Sim  *sim,
       else
         say ("error %s", error->message);
     }
+  else if (g_str_equal (words[0], "add-file") && printer != NULL && words[2] != NULL)
+    {
+      /* C escapes, so a test can give names with spaces, newlines,
+       * invisible characters and bytes that are not UTF-8. */
+      g_autofree char *name = g_strcompress (words[2]);
+      g_autoptr(GBytes) content = sim_gcode_generate ("added.gcode", 5, 205, 20, 1);
+
+      sim_printer_add_file (printer, name, content);
+      say ("added %s %s", printer->id, words[2]);
+    }
   else if (g_str_equal (words[0], "status") && printer != NULL)
     say ("status %s %s %.1f/%.1f %.1f/%.1f %.3f %s", printer->id, sim_state_to_string (printer->state),
          printer->hotend, printer->hotend_target, printer->bed, printer->bed_target,
@@ -632,6 +642,8 @@ main (int   argc,
                                       "  offline ID | die ID | online ID    leave cleanly, die (the broker sends\n"
                                       "                                     the will), come back\n"
                                       "  start ID FILE                      start a job as the printer's own panel would\n"
+                                      "  add-file ID NAME                   a file turns up on the printer; NAME takes C\n"
+                                      "                                     escapes (\\040 for a space, \\n, \\342\\200\\256)\n"
                                       "  serial-unplug S | serial-drop-ok S pull a serial printer's cable, lose its next ok\n"
                                       "  serial-accepted S                  every command serial printer S accepted, in order\n"
                                       "  status ID | files ID | commands ID what the printer has and was told\n"
