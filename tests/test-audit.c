@@ -843,6 +843,113 @@ test_audit_anycubic_lan (void)
 }
 
 /* Events that come before the ledger was read wait; nothing is lost. */
+static gboolean
+links_reconnected (gpointer data)
+{
+  Farm *farm = data;
+  GPtrArray *links = drover_farm_get_links (farm->farm);
+
+  for (guint i = 0; i < links->len; i++)
+    {
+      DroverMqttLink *link = g_ptr_array_index (links, i);
+
+      if (drover_mqtt_link_get_n_connects (link) < 2 || drover_mqtt_link_get_state (link) != DROVER_LINK_STATE_CONNECTED)
+        return FALSE;
+    }
+
+  return links->len > 0;
+}
+
+static guint
+count_ledger_rows (Farm       *farm,
+                   const char *kind,
+                   const char *subject)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  DroverLedgerQuery query = { 0 };
+  GAsyncResult *flushed = NULL;
+
+  drover_ledger_flush_async (farm->ledger, NULL, store_result_cb, &flushed);
+  g_assert_true (iterate_until (task_done, &flushed, 10));
+  g_assert_true (drover_ledger_flush_finish (farm->ledger, flushed, &error));
+  g_clear_object (&flushed);
+  query.kind = kind;
+  query.subject = subject;
+  query.limit = 10000;
+  rows = drover_ledger_query (farm->ledger, &query, &error);
+  g_assert_no_error (error);
+
+  return rows->len;
+}
+
+static const char *
+first_native_printer (Farm *farm)
+{
+  for (guint i = 0; i < g_list_model_get_n_items (G_LIST_MODEL (farm->fleet)); i++)
+    {
+      g_autoptr(DroverPrinter) printer = g_list_model_get_item (G_LIST_MODEL (farm->fleet), i);
+
+      if (drover_printer_get_connector (printer) == DROVER_CONNECTOR_NATIVE)
+        return drover_printer_get_id (printer);   /* the fleet keeps it */
+    }
+
+  g_assert_not_reached ();
+}
+
+/* The broker dies (SIGKILL: retained messages lost) and comes back: the
+ * farm reconnects, every printer's state and files come again, and what
+ * was already raised is not raised twice; a file that came during the
+ * outage is still caught. */
+static void
+test_audit_broker_killed (void)
+{
+  Farm *farm = farm_start ("native=1,moonraker=1,octoprint=1");
+  AlertWait wait = { farm, "hacked_machine_readme.gcode", 4 };
+  AlertWait during = { farm, "during-outage.gcode", 1 };
+  g_autofree char *line = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr(GError) error = NULL;
+  EvidenceWait prose;
+  DroverAlert *alert;
+  guint n_evidence;
+  guint n_diffs;
+
+  send_control (farm, "incident readme 4");
+  line = wait_for_line (farm, "incident ");
+  g_assert_true (iterate_until (alert_reaches, &wait, 10));
+  alert = find_alert (farm, "hacked_machine_readme.gcode");
+  prose.alert = alert;
+  prose.text = "not G-code";
+  g_assert_true (iterate_until (evidence_arrives, &prose, 15));
+  spin (1.0);
+  n_evidence = g_strv_length ((char **)drover_alert_get_evidence (alert));
+  n_diffs = count_ledger_rows (farm, DROVER_LEDGER_KIND_FILE_DIFF, "hacked_machine_readme.gcode");
+
+  /* Killed mid-stream; a file turns up on a printer meanwhile. */
+  g_assert_true (drover_test_broker_kill (farm->broker));
+  command = g_strdup_printf ("add-file %s during-outage.gcode", first_native_printer (farm));
+  send_control (farm, command);
+  g_free (wait_for_line (farm, "added "));
+  spin (1.0);
+  g_assert_true (drover_test_broker_restart (farm->broker, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (iterate_until (links_reconnected, farm, 60));
+  g_assert_true (iterate_until (alert_reaches, &during, 30));
+  spin (3.0);
+
+  /* The incident is still one alert, with the same printers and the same
+   * evidence, and the ledger did not record the file twice. */
+  g_assert_cmpuint (count_alerts_about (farm, "hacked_machine_readme.gcode"), ==, 1);
+  g_assert_true (find_alert (farm, "hacked_machine_readme.gcode") == alert);
+  g_assert_cmpuint (drover_alert_get_n_printers (alert), ==, 4);
+  g_assert_cmpuint (g_strv_length ((char **)drover_alert_get_evidence (alert)), ==, n_evidence);
+  g_assert_cmpuint (count_ledger_rows (farm, DROVER_LEDGER_KIND_FILE_DIFF, "hacked_machine_readme.gcode"), ==, n_diffs);
+  g_assert_cmpuint (count_alerts_about (farm, "during-outage.gcode"), ==, 1);
+  farm_free (farm);
+}
+
 static void
 test_audit_events_wait_for_ledger (void)
 {
@@ -882,6 +989,7 @@ main (int   argc,
 
   g_test_add_func ("/audit/events-wait-for-ledger", test_audit_events_wait_for_ledger);
   g_test_add_func ("/audit/incident", test_audit_incident);
+  g_test_add_func ("/audit/broker-killed", test_audit_broker_killed);
   g_test_add_func ("/audit/sent-by-drover", test_audit_sent_by_drover);
   g_test_add_func ("/audit/dangerous-gcode", test_audit_dangerous_gcode);
   g_test_add_func ("/audit/foreign-start", test_audit_foreign_start);
