@@ -457,6 +457,46 @@ test_telemetry_payload_flood (void)
   drover_mqtt_link_stop (link);
 }
 
+/* A broker that needs a password, and no keyring to keep it: the link
+ * says so in words and does not try to sign in without it. */
+static void
+test_farm_no_keyring (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = drover_test_broker_start (NULL, &error);
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverFarm) farm = NULL;
+  g_autofree char *uri = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *log = NULL;
+  DroverInventory *inventory;
+  DroverMqttLink *link;
+
+  g_assert_no_error (error);
+  uri = drover_test_broker_dup_uri (broker);
+  /* No session bus, so no Secret Service: as on a headless box. */
+  g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/drover-test-bus", TRUE);
+
+  text = g_strdup_printf ("[broker farm]\nuri=%s\nusername=drover\n\n[printer p1]\nconnector=native\nbroker=farm\n", uri);
+  inventory = drover_inventory_load_from_data (text, -1, &error);
+  g_assert_no_error (error);
+  farm = drover_farm_new (fleet, inventory);
+  g_assert_true (drover_farm_start (farm, &error));
+  g_assert_no_error (error);
+
+  link = g_ptr_array_index (drover_farm_get_links (farm), 0);
+  g_assert_true (wait_for_state (link, DROVER_LINK_STATE_REFUSED));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (link), "No keyring is available"));
+  g_assert_nonnull (strstr (drover_mqtt_link_get_status_message (link), "“drover”"));
+  spin (500);
+  g_assert_cmpuint (drover_mqtt_link_get_n_connects (link), ==, 0);
+  log = drover_test_broker_dup_log (broker);
+  g_assert_null (strstr (log, "New client connected"));
+
+  drover_farm_stop (farm);
+  g_unsetenv ("DBUS_SESSION_BUS_ADDRESS");
+}
+
 static void
 test_telemetry_coalesces (void)
 {
@@ -622,6 +662,7 @@ main (int   argc,
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
   g_assert_true (drover_core_init (NULL));
 
+  g_test_add_func ("/farm/no-keyring", test_farm_no_keyring);
   g_test_add_func ("/link/tls", test_link_tls);
   g_test_add_func ("/link/refused-credentials", test_link_refused_credentials);
   g_test_add_func ("/link/reconnects-and-resyncs", test_link_reconnects_and_resyncs);

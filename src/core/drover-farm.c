@@ -278,12 +278,23 @@ secret_found_cb (GObject      *source,
     {
       g_autoptr(GError) start_error = NULL;
 
-      /* Without the keyring the broker will refuse, and the link says so. */
+      /* No keyring, or a locked one: say so on the link, rather than let
+       * the broker refuse a sign-in without a password, and never look
+       * for the password anywhere else. */
       if (error != NULL)
-        g_message ("%s: %s", drover_mqtt_link_get_uri (wait->link), error->message);
-      drover_mqtt_link_set_credentials (wait->link, wait->username, secret);
-      if (!drover_mqtt_link_start (wait->link, &start_error))
-        g_debug ("%s", start_error->message);
+        {
+          g_autofree char *message = g_strdup_printf (_("%s Drover cannot sign in as “%s” without it."),
+                                                      error->message, wait->username);
+
+          g_message ("%s: %s", drover_mqtt_link_get_uri (wait->link), error->message);
+          drover_mqtt_link_refuse (wait->link, message);
+        }
+      else
+        {
+          drover_mqtt_link_set_credentials (wait->link, wait->username, secret);
+          if (!drover_mqtt_link_start (wait->link, &start_error))
+            g_debug ("%s", start_error->message);
+        }
     }
 
   drover_secrets_free (secret);

@@ -776,6 +776,23 @@ drover_mqtt_link_set_tls_server_name (DroverMqttLink *self,
 }
 
 /**
+ * drover_mqtt_link_refuse:
+ * @message: why the link cannot even try, as a sentence for the operator
+ *
+ * Leaves the link refused without connecting: for what must be settled
+ * before it can sign in, such as a keyring that is not there.
+ */
+void
+drover_mqtt_link_refuse (DroverMqttLink *self,
+                         const char     *message)
+{
+  g_return_if_fail (DROVER_IS_MQTT_LINK (self));
+  g_return_if_fail (message != NULL);
+
+  set_state (self, DROVER_LINK_STATE_REFUSED, message);
+}
+
+/**
  * drover_mqtt_link_set_message_func:
  * @func: called on Paho's thread for every message
  *

@@ -50,6 +50,8 @@ void             drover_mqtt_link_subscribe          (DroverMqttLink         *se
 gboolean         drover_mqtt_link_start              (DroverMqttLink         *self,
                                                       GError                **error);
 void             drover_mqtt_link_stop               (DroverMqttLink         *self);
+void             drover_mqtt_link_refuse             (DroverMqttLink         *self,
+                                                     const char             *message);
 gboolean         drover_mqtt_link_publish_expiring   (DroverMqttLink         *self,
                                                      const char             *topic,
                                                      const void             *payload,
