@@ -31,6 +31,7 @@ struct _DroverPrinterCard
   /* Template widgets */
   GtkLabel       *name_label;
   GtkLabel       *connector_label;
+  GtkImage       *security_icon;
   GtkImage       *state_icon;
   GtkLabel       *state_label;
   GtkInscription *seen_label;
@@ -88,6 +89,9 @@ update_card (DroverPrinterCard *self)
   if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->name_label)), drover_printer_get_id (printer)) != 0)
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->name_label), drover_printer_get_id (printer));
   gtk_label_set_label (self->connector_label, drover_connector_kind_to_string (drover_printer_get_connector (printer)));
+  gtk_widget_set_visible (GTK_WIDGET (self->security_icon), drover_printer_get_security_note (printer) != NULL);
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->security_icon)), drover_printer_get_security_note (printer)) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->security_icon), drover_printer_get_security_note (printer));
 
   gtk_image_set_from_icon_name (self->state_icon, drover_printer_state_get_icon_name (state));
   gtk_label_set_label (self->state_label, drover_printer_state_to_string (state));
@@ -156,14 +160,16 @@ update_card (DroverPrinterCard *self)
     }
 
   /* Screen readers get the card in one sentence, told only when it changes. */
-  accessible = g_strdup_printf ("%s, %s%s%s%s%s",
+  accessible = g_strdup_printf ("%s, %s%s%s%s%s%s",
                                 drover_printer_get_display_name (printer),
                                 drover_printer_state_to_string (state),
                                 state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL ? ": " : "",
                                 state == DROVER_PRINTER_STATE_ERROR && drover_printer_get_error_text (printer) != NULL
                                   ? drover_printer_get_error_text (printer) : "",
                                 progress != NULL ? ", " : "",
-                                progress != NULL ? progress : "");
+                                progress != NULL ? progress : "",
+                                /* Translators: the end of a printer card's description for screen readers */
+                                drover_printer_get_security_note (printer) != NULL ? _(", security check turned off") : "");
   if (g_strcmp0 (accessible, self->accessible_text) != 0)
     {
       gtk_accessible_update_property (GTK_ACCESSIBLE (self),
@@ -273,6 +279,7 @@ drover_printer_card_class_init (DroverPrinterCardClass *klass)
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/drover/Drover/drover-printer-card.ui");
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, name_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, connector_label);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, security_icon);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, state_icon);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, state_label);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterCard, seen_label);

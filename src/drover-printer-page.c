@@ -84,6 +84,7 @@ struct _DroverPrinterPage
   GtkLabel       *broker_value;
   AdwActionRow   *state_row;
   AdwActionRow   *broker_row;
+  AdwActionRow   *security_row;
   GtkLabel       *message_topic;
   GtkTextView    *message_view;
 };
@@ -293,6 +294,8 @@ update_connection (DroverPrinterPage *self)
       link = drover_farm_find_link (self->farm, drover_printer_get_id (self->printer));
     }
 
+  adw_action_row_set_subtitle (self->security_row, drover_printer_get_security_note (self->printer));
+  gtk_widget_set_visible (GTK_WIDGET (self->security_row), drover_printer_get_security_note (self->printer) != NULL);
   gtk_label_set_label (self->key_value, entry != NULL && entry->key != NULL ? entry->key : "—");
   gtk_label_set_label (self->broker_value, link != NULL ? drover_mqtt_link_get_uri (link) : "—");
 
@@ -1753,6 +1756,7 @@ drover_printer_page_class_init (DroverPrinterPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, broker_value);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, state_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, broker_row);
+  gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, security_row);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, message_topic);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, message_view);
   gtk_widget_class_bind_template_child (widget_class, DroverPrinterPage, view_stack);

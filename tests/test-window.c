@@ -1241,6 +1241,94 @@ test_window_hostile_names (void)
   g_unlink (path);
 }
 
+static gboolean
+is_warning_image (GtkWidget     *widget,
+                  gconstpointer  tooltip_part)
+{
+  return GTK_IS_IMAGE (widget) && gtk_widget_has_css_class (widget, "warning") && gtk_widget_get_visible (widget) &&
+         gtk_widget_get_tooltip_text (widget) != NULL && strstr (gtk_widget_get_tooltip_text (widget), tooltip_part) != NULL;
+}
+
+static guint
+count_descendants (GtkWidget     *widget,
+                   WidgetMatch    match,
+                   gconstpointer  data)
+{
+  guint n = match (widget, data) ? 1 : 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL; child = gtk_widget_get_next_sibling (child))
+    n += count_descendants (child, match, data);
+
+  return n;
+}
+
+static gboolean
+card_shows_warning (gpointer window)
+{
+  GtkWidget *grid = find_grid (window);
+
+  return grid != NULL && find_descendant (grid, is_warning_image, "not checked against its host name") != NULL;
+}
+
+/* A broker whose host name the operator chose not to check: every printer
+ * on it carries the warning, on its card and on its page. */
+static void
+test_window_security_badge (void)
+{
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *ca = g_build_filename (dir, "ca.pem", NULL);
+  g_autofree char *farm = NULL;
+  g_autofree char *text = NULL;
+  DroverWindow *window;
+  GtkWidget *page;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_set_contents (ca, "", -1, NULL));
+  farm = g_strdup_printf ("[broker lab]\nuri=ssl://127.0.0.1:%u\nca-file=%s\nverify-host-name=false\n\n"
+                          "[broker checked]\nuri=ssl://127.0.0.1:%u\nca-file=%s\n\n"
+                          "[printer p-1]\nname=Unchecked\nconnector=native\nbroker=lab\n\n"
+                          "[printer p-2]\nname=Checked\nconnector=native\nbroker=checked\n",
+                          drover_test_free_port (), ca, drover_test_free_port (), ca);
+  g_assert_true (g_file_set_contents (path, farm, -1, NULL));
+
+  window = open_window ();
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  g_assert_true (iterate_until (card_shows_warning, window));
+  {
+    GtkWidget *grid = find_grid (GTK_WIDGET (window));
+    GListModel *shown = G_LIST_MODEL (gtk_grid_view_get_model (GTK_GRID_VIEW (grid)));
+    guint position = G_MAXUINT;
+
+    /* Exactly one card warns: the printer on the unchecked broker. */
+    g_assert_cmpuint (count_descendants (grid, is_warning_image, "not checked against its host name"), ==, 1);
+    g_assert_true (iterate_until (widget_has_size, grid));
+    drover_test_save_screenshot (GTK_WIDGET (window), "security-badge");
+
+    /* The printer's page says it in words. */
+    for (guint i = 0; i < g_list_model_get_n_items (shown); i++)
+      {
+        g_autoptr(DroverPrinter) printer = g_list_model_get_item (shown, i);
+
+        if (g_str_equal (drover_printer_get_id (printer), "p-1"))
+          position = i;
+      }
+    g_assert_cmpuint (position, !=, G_MAXUINT);
+    g_signal_emit_by_name (grid, "activate", position);
+  }
+  page = find_descendant (GTK_WIDGET (window), is_of_type, GSIZE_TO_POINTER (DROVER_TYPE_PRINTER_PAGE));
+  g_assert_true (iterate_until (page_settled, page));
+  text = drover_test_visible_text (page);
+  g_assert_nonnull (strstr (text, "Security Check Turned Off"));
+  g_assert_nonnull (strstr (text, "The certificate of the broker “lab” is not checked against its host name"));
+  drover_test_save_screenshot (GTK_WIDGET (window), "security-badge-page");
+
+  close_window (window);
+  drover_application_stop_demo (app);
+  g_unlink (path);
+  g_unlink (ca);
+}
+
 static void
 test_window_broken_farm (void)
 {
@@ -1805,6 +1893,7 @@ main (int   argc,
   g_test_add_func ("/window/broken-farm", test_window_broken_farm);
   g_test_add_func ("/window/ledger-trouble", test_window_ledger_trouble);
   g_test_add_func ("/window/hostile-names", test_window_hostile_names);
+  g_test_add_func ("/window/security-badge", test_window_security_badge);
 
   status = g_test_run ();
 

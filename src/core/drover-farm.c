@@ -375,6 +375,27 @@ client_id (const char *suffix)
  *
  * Returns: %FALSE if a broker's address cannot even be tried
  */
+/* A check the operator turned off stays in sight on every printer it
+ * concerns. */
+static void
+set_security_note (DroverFarm         *self,
+                   DroverPrinter      *printer,
+                   DroverPrinterEntry *entry)
+{
+  DroverBrokerEntry *broker = entry->broker != NULL ? drover_inventory_find_broker (self->inventory, entry->broker)
+                                                    : NULL;
+
+  if (broker != NULL && !broker->verify_host_name && g_str_has_prefix (broker->uri, "ssl://"))
+    {
+      g_autofree char *note = g_strdup_printf (_("The certificate of the broker “%s” is not checked against its "
+                                                 "host name (Preferences): any server with a certificate from "
+                                                 "its CA can pose as it."),
+                                               broker->name);
+
+      drover_printer_set_security_note (printer, note);
+    }
+}
+
 gboolean
 drover_farm_start (DroverFarm  *self,
                    GError     **error)
@@ -395,6 +416,7 @@ drover_farm_start (DroverFarm  *self,
       DroverPrinter *printer = drover_printer_new (entry->id, entry->connector);
 
       drover_printer_set_display_name (printer, entry->name);
+      set_security_note (self, printer, entry);
       g_ptr_array_add (new_printers, printer);
       g_ptr_array_add (self->added, g_strdup (entry->id));
 

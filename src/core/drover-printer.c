@@ -25,6 +25,7 @@ struct _DroverPrinter
   char                *display_name;
   char                *current_file;
   char                *error_text;
+  char                *security_note;
   GDateTime           *last_seen;
   double               hotend_temperature;
   double               hotend_target;
@@ -53,6 +54,7 @@ enum {
   PROP_CURRENT_FILE,
   PROP_ERROR_TEXT,
   PROP_LAST_SEEN,
+  PROP_SECURITY_NOTE,
   N_PROPS
 };
 
@@ -67,6 +69,7 @@ drover_printer_finalize (GObject *object)
   g_clear_pointer (&self->display_name, g_free);
   g_clear_pointer (&self->current_file, g_free);
   g_clear_pointer (&self->error_text, g_free);
+  g_clear_pointer (&self->security_note, g_free);
   g_clear_pointer (&self->last_seen, g_date_time_unref);
 
   G_OBJECT_CLASS (drover_printer_parent_class)->finalize (object);
@@ -134,6 +137,10 @@ drover_printer_get_property (GObject    *object,
       g_value_set_boxed (value, self->last_seen);
       break;
 
+    case PROP_SECURITY_NOTE:
+      g_value_set_string (value, self->security_note);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -199,6 +206,10 @@ drover_printer_set_property (GObject      *object,
 
     case PROP_LAST_SEEN:
       drover_printer_set_last_seen (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_SECURITY_NOTE:
+      drover_printer_set_security_note (self, g_value_get_string (value));
       break;
 
     default:
@@ -319,6 +330,17 @@ drover_printer_class_init (DroverPrinterClass *klass)
     g_param_spec_boxed ("last-seen", NULL, NULL,
                         G_TYPE_DATE_TIME,
                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * DroverPrinter:security-note: (nullable)
+   *
+   * A sentence when the operator chose to weaken how Drover reaches the
+   * printer, such as a broker whose certificate is not checked against
+   * its host name; %NULL otherwise. Shown as a warning on the printer.
+   */
+  properties[PROP_SECURITY_NOTE] =
+    g_param_spec_string ("security-note", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -713,4 +735,27 @@ drover_connector_kind_to_string (DroverConnectorKind connector)
     default:
       g_return_val_if_reached (NULL);
     }
+}
+
+/**
+ * drover_printer_get_security_note:
+ *
+ * Returns: (nullable): see #DroverPrinter:security-note
+ */
+const char *
+drover_printer_get_security_note (DroverPrinter *self)
+{
+  g_return_val_if_fail (DROVER_IS_PRINTER (self), NULL);
+
+  return self->security_note;
+}
+
+void
+drover_printer_set_security_note (DroverPrinter *self,
+                                  const char    *note)
+{
+  g_return_if_fail (DROVER_IS_PRINTER (self));
+
+  if (drover_set_str (&self->security_note, note))
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECURITY_NOTE]);
 }

@@ -50,6 +50,9 @@ void                 drover_printer_set_current_file    (DroverPrinter       *se
 const char          *drover_printer_get_error_text      (DroverPrinter       *self);
 void                 drover_printer_set_error_text      (DroverPrinter       *self,
                                                          const char          *error_text);
+const char          *drover_printer_get_security_note   (DroverPrinter       *self);
+void                 drover_printer_set_security_note   (DroverPrinter       *self,
+                                                         const char          *note);
 GDateTime           *drover_printer_get_last_seen       (DroverPrinter       *self);
 void                 drover_printer_set_last_seen       (DroverPrinter       *self,
                                                          GDateTime           *when);
