@@ -1027,6 +1027,12 @@ has_class (GtkWidget     *widget,
 }
 
 static gboolean
+three_held (gpointer ledger)
+{
+  return drover_ledger_get_n_held (ledger, NULL) == 3;
+}
+
+static gboolean
 widget_visible (gpointer widget)
 {
   return gtk_widget_get_visible (widget);
@@ -1090,10 +1096,11 @@ test_window_ledger_trouble (void)
     drover_ledger_append (drover_audit_get_ledger (drover_application_get_audit (app)),
                           DROVER_LEDGER_KIND_ALERT, "p-0001", "while-full", NULL);
   g_assert_true (iterate_until (widget_visible, bar));
+  g_assert_true (iterate_until (three_held, drover_audit_get_ledger (drover_application_get_audit (app))));
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limit), ==, 0);
   text = gtk_label_get_label (GTK_LABEL (find_descendant (bar, is_of_type, GSIZE_TO_POINTER (GTK_TYPE_LABEL))));
   g_assert_nonnull (strstr (text, "refused the write"));
-  g_assert_nonnull (strstr (text, "wait in memory"));
+  g_assert_nonnull (strstr (text, "3 records wait in memory"));
   /* No screenshot here: under the size limit X's shared-memory images
    * fail too, which is the test's doing, not the window's. */
 
