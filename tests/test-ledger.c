@@ -983,6 +983,62 @@ test_ledger_disk_full (void)
   remove_tree (dir);
 }
 
+/* Two Drover instances on one ledger, writing at the same time: each row
+ * of both lands once, and the chain stays one. */
+static void
+test_ledger_two_processes (void)
+{
+  const char *writer = g_getenv ("DROVER_TEST_LEDGER_WRITER");
+  g_autofree char *dir = make_tmp_dir ();
+  g_autofree char *path = g_build_filename (dir, "ledger.sqlite", NULL);
+  g_autoptr(GSubprocess) one = NULL;
+  g_autoptr(GSubprocess) two = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverLedger) ledger = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *out_one = NULL;
+  g_autofree char *out_two = NULL;
+  guint per_row[2][2001] = { { 0 } };
+
+  g_assert_nonnull (writer);
+  make_ledger (path, 1);
+
+  one = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, writer, path, "2000", NULL);
+  g_assert_no_error (error);
+  two = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, writer, path, "2000", NULL);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (one, NULL, NULL, &out_one, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_communicate_utf8 (two, NULL, NULL, &out_two, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (one) && g_subprocess_get_exit_status (one) == 0);
+  g_assert_true (g_subprocess_get_if_exited (two) && g_subprocess_get_exit_status (two) == 0);
+
+  /* Both wrote everything, interleaved in one chain. */
+  assert_intact (path, 4001);
+  ledger = open_ok (path);
+  rows = query_all (ledger);
+  g_assert_cmpuint (rows->len, ==, 4001);
+  for (guint i = 1; i < rows->len; i++)
+    {
+      guint n = (guint)g_ascii_strtoull (ENTRY (rows, i)->subject + strlen ("row "), NULL, 10);
+
+      g_assert_cmpuint (n, >=, 1);
+      g_assert_cmpuint (n, <=, 2000);
+      g_assert_cmpint (ENTRY (rows, i)->seq, ==, i + 1);
+      g_assert_cmpstr (ENTRY (rows, i)->prev_hash, ==, ENTRY (rows, i - 1)->hash);
+      per_row[per_row[0][n] > 0 ? 1 : 0][n]++;
+    }
+  for (guint n = 1; n <= 2000; n++)
+    {
+      g_assert_cmpuint (per_row[0][n], ==, 1);
+      g_assert_cmpuint (per_row[1][n], ==, 1);
+    }
+
+  g_clear_object (&ledger);
+  remove_tree (dir);
+}
+
 /* Tampering */
 
 static void
@@ -1782,6 +1838,7 @@ main (int   argc,
   g_test_add_func ("/ledger/open-errors", test_ledger_open_errors);
   g_test_add_func ("/ledger/read-only", test_ledger_read_only);
   g_test_add_func ("/ledger/disk-full", test_ledger_disk_full);
+  g_test_add_func ("/ledger/two-processes", test_ledger_two_processes);
   g_test_add_func ("/ledger/triggers", test_ledger_triggers);
   g_test_add_func ("/ledger/tamper-edit", test_ledger_tamper_edit);
   g_test_add_func ("/ledger/tamper-delete", test_ledger_tamper_delete);
