@@ -457,6 +457,82 @@ test_telemetry_payload_flood (void)
   drover_mqtt_link_stop (link);
 }
 
+static gboolean
+wait_for_node (DroverMqttLink *link,
+               const char     *uri)
+{
+  gint64 deadline = g_get_monotonic_time () + 3 * WAIT_US;
+
+  while (g_strcmp0 (drover_mqtt_link_get_node (link), uri) != 0 ||
+         drover_mqtt_link_get_state (link) != DROVER_LINK_STATE_CONNECTED)
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+/* Two nodes: the link is on the first, which dies; it comes back on the
+ * second, subscribes there, gets the retained state again, and says which
+ * node it is on and when it failed over. */
+static void
+test_link_fails_over (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) first = drover_test_broker_start (NULL, &error);
+  g_autoptr(DroverTestBroker) second = NULL;
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverPrinter) printer = drover_printer_new ("p1", DROVER_CONNECTOR_NATIVE);
+  g_autoptr(DroverTelemetry) telemetry = drover_telemetry_new (fleet);
+  g_autoptr(DroverMqttLink) link = NULL;
+  g_autofree char *first_uri = NULL;
+  g_autofree char *second_uri = NULL;
+  const char *nodes[3];
+  static const char state_on_second[] =
+    "{\"v\":1,\"ts\":\"2026-11-25T10:00:05Z\",\"state\":\"printing\",\"hotend\":{\"actual\":215.0,\"target\":215.0},"
+    "\"bed\":{\"actual\":60.0,\"target\":60.0},\"job\":null,\"error\":null}";
+
+  g_assert_no_error (error);
+  second = drover_test_broker_start (NULL, &error);
+  g_assert_no_error (error);
+  first_uri = drover_test_broker_dup_uri (first);
+  second_uri = drover_test_broker_dup_uri (second);
+  drover_fleet_add_printer (fleet, printer);
+  drover_telemetry_add_route (telemetry, DROVER_CONNECTOR_NATIVE, "p1", "p1");
+
+  /* In a cluster every node has the printer's retained state; here the
+   * printer told both. */
+  publish (first_uri, "drover/v1/p1/state",
+           "{\"v\":1,\"ts\":\"2026-11-25T10:00:00Z\",\"state\":\"idle\",\"hotend\":{\"actual\":25.0,\"target\":0.0},"
+           "\"bed\":{\"actual\":22.0,\"target\":0.0},\"job\":null,\"error\":null}", TRUE);
+  publish (second_uri, "drover/v1/p1/state", state_on_second, TRUE);
+
+  nodes[0] = first_uri;
+  nodes[1] = second_uri;
+  nodes[2] = NULL;
+  link = drover_mqtt_link_new (first_uri, "test-failover");
+  drover_mqtt_link_set_nodes (link, nodes);
+  g_assert_cmpuint (drover_mqtt_link_get_n_nodes (link), ==, 2);
+  drover_telemetry_attach_link (telemetry, link);
+  g_assert_true (drover_mqtt_link_start (link, NULL));
+  g_assert_true (wait_for_node (link, first_uri));
+  g_assert_null (drover_mqtt_link_get_last_failover (link));
+  g_assert_true (printer_hotend_is (printer, 25.0));
+
+  /* The first node dies: the link moves to the second and resyncs. */
+  g_assert_true (drover_test_broker_kill (first));
+  g_assert_true (wait_for_node (link, second_uri));
+  g_assert_nonnull (drover_mqtt_link_get_last_failover (link));
+  g_assert_cmpuint (drover_mqtt_link_get_n_connects (link), ==, 2);
+  g_assert_true (printer_hotend_is (printer, 215.0));
+  g_assert_cmpint (drover_printer_get_state (printer), ==, DROVER_PRINTER_STATE_PRINTING);
+
+  drover_mqtt_link_stop (link);
+}
+
 /* A broker that needs a password, and no keyring to keep it: the link
  * says so in words and does not try to sign in without it. */
 static void
@@ -666,6 +742,7 @@ main (int   argc,
   g_test_add_func ("/link/tls", test_link_tls);
   g_test_add_func ("/link/refused-credentials", test_link_refused_credentials);
   g_test_add_func ("/link/reconnects-and-resyncs", test_link_reconnects_and_resyncs);
+  g_test_add_func ("/link/fails-over", test_link_fails_over);
   g_test_add_func ("/telemetry/malformed-storm", test_telemetry_malformed_storm);
   g_test_add_func ("/telemetry/coalesces", test_telemetry_coalesces);
   g_test_add_func ("/telemetry/payload-flood", test_telemetry_payload_flood);

@@ -39,6 +39,7 @@ struct _DroverMqttLink
   GWeakRef               weak_self;
 
   char                  *uri;
+  char                 **node_uris;       /* a cluster's nodes, or NULL for one broker */
   char                  *client_id;
   char                  *username;
   char                  *password;
@@ -63,6 +64,12 @@ struct _DroverMqttLink
   guint                  retry_delay;
   guint                  n_connects;
   gint                   connected;       /* atomic, for publish from any thread */
+
+  guint                  node_index;      /* the node tried now */
+  guint                  round_start;     /* where this round of tries began */
+  char                  *client_node;     /* the node self->client was made for */
+  char                  *node;            /* the node connected to, or last connected to */
+  GDateTime             *last_failover;
 };
 
 G_DEFINE_FINAL_TYPE (DroverMqttLink, drover_mqtt_link, G_TYPE_OBJECT)
@@ -71,6 +78,7 @@ enum {
   PROP_0,
   PROP_STATE,
   PROP_STATUS_MESSAGE,
+  PROP_NODE,
   N_PROPS
 };
 
@@ -139,6 +147,9 @@ describe_failure (DroverMqttLink *self,
                   const char     *paho_message,
                   gboolean       *refused)
 {
+  /* In a cluster, the node that failed. */
+  const char *where = self->client_node != NULL ? self->client_node : self->uri;
+
   *refused = FALSE;
 
   switch (code)
@@ -146,31 +157,31 @@ describe_failure (DroverMqttLink *self,
     case 4:   /* 3.1.1 CONNACK: bad user name or password */
     case MQTTREASONCODE_BAD_USER_NAME_OR_PASSWORD:
       *refused = TRUE;
-      return g_strdup_printf (_("The broker at %s refused the user name or password."), self->uri);
+      return g_strdup_printf (_("The broker at %s refused the user name or password."), where);
 
     case 5:   /* 3.1.1 CONNACK: not authorised */
     case MQTTREASONCODE_NOT_AUTHORIZED:
       *refused = TRUE;
       /* mosquitto answers a wrong password this way too. */
       return g_strdup_printf (_("The broker at %s refused this client: check the user name and password, "
-                                "and the broker's access rules."), self->uri);
+                                "and the broker's access rules."), where);
 
     case 2:
     case MQTTREASONCODE_CLIENT_IDENTIFIER_NOT_VALID:
       *refused = TRUE;
-      return g_strdup_printf (_("The broker at %s refused the client id “%s”."), self->uri, self->client_id);
+      return g_strdup_printf (_("The broker at %s refused the client id “%s”."), where, self->client_id);
 
     case 3:
     case MQTTREASONCODE_SERVER_UNAVAILABLE:
     case MQTTREASONCODE_SERVER_BUSY:
-      return g_strdup_printf (_("The broker at %s is unavailable or busy; Drover keeps trying."), self->uri);
+      return g_strdup_printf (_("The broker at %s is unavailable or busy; Drover keeps trying."), where);
 
     default:
       if (self->tls)
         return g_strdup_printf (_("Cannot reach the broker at %s, or its certificate is not trusted%s; Drover keeps trying."),
-                                self->uri,
+                                where,
                                 self->verify_host_name ? _(" or does not name this host") : "");
-      return g_strdup_printf (_("Cannot reach the broker at %s; Drover keeps trying."), self->uri);
+      return g_strdup_printf (_("Cannot reach the broker at %s; Drover keeps trying."), where);
     }
 }
 
@@ -185,16 +196,41 @@ apply_state_change_cb (gpointer data)
 
   if (change->connected)
     {
+      g_autofree char *node = g_strdup (self->client_node != NULL ? self->client_node : self->uri);
+
       self->retry_delay = 0;
       self->n_connects++;
+      self->round_start = self->node_index;
+
+      if (g_strcmp0 (node, self->node) != 0)
+        {
+          /* Another node than before: a failover, worth a time. */
+          if (self->node != NULL)
+            {
+              g_clear_pointer (&self->last_failover, g_date_time_unref);
+              self->last_failover = g_date_time_new_now_utc ();
+            }
+          g_free (self->node);
+          self->node = g_steal_pointer (&node);
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_NODE]);
+        }
       set_state (self, DROVER_LINK_STATE_CONNECTED, NULL);
     }
   else if (change->state == DROVER_LINK_STATE_RETRYING && change->code == -1000)
     {
       /* Lost: Paho reconnects by itself, unless the certificate must be
-       * checked again first. */
+       * checked again first, or there are nodes to choose from: Paho says
+       * which node it reached only to a connect Drover asked for. */
       set_state (self, DROVER_LINK_STATE_RETRYING, change->message);
-      if (self->tls_server_name != NULL && self->tls)
+      if (self->node_uris != NULL)
+        {
+          /* The node just lost is the last to try again. */
+          self->node_index = (self->node_index + 1) % g_strv_length (self->node_uris);
+          self->round_start = self->node_index;
+          self->retry_delay = 0;
+          schedule_retry (self);
+        }
+      else if (self->tls_server_name != NULL && self->tls)
         schedule_retry (self);
     }
   else
@@ -215,9 +251,19 @@ apply_state_change_cb (gpointer data)
 
       if (refused)
         set_state (self, DROVER_LINK_STATE_REFUSED, message);
+      else if (self->node_uris != NULL &&
+               (self->node_index + 1) % g_strv_length (self->node_uris) != self->round_start)
+        {
+          /* Another node may answer: try it now, wait only after a round. */
+          set_state (self, DROVER_LINK_STATE_RETRYING, message);
+          self->node_index = (self->node_index + 1) % g_strv_length (self->node_uris);
+          start_connect (self);
+        }
       else
         {
           set_state (self, DROVER_LINK_STATE_RETRYING, message);
+          if (self->node_uris != NULL)
+            self->node_index = self->round_start;
           schedule_retry (self);
         }
     }
@@ -526,14 +572,20 @@ paho_connect (DroverMqttLink *self)
   MQTTAsync_connectOptions options5 = MQTTAsync_connectOptions_initializer5;
   MQTTAsync_connectOptions *chosen;
   MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
+  const char *target = self->node_uris != NULL ? self->node_uris[self->node_index] : self->uri;
   int rc;
+
+  /* One client per node: Paho says which node it reached only on the
+   * first connect of a client, so Drover chooses the node itself. */
+  if (self->client != NULL && g_strcmp0 (self->client_node, target) != 0)
+    MQTTAsync_destroy (&self->client);
 
   if (self->client == NULL)
     {
       create_options.MQTTVersion = self->mqtt_version;
       /* Nothing is queued while disconnected: stale commands must not go out later. */
       create_options.sendWhileDisconnected = 0;
-      rc = MQTTAsync_createWithOptions (&self->client, self->uri, self->client_id,
+      rc = MQTTAsync_createWithOptions (&self->client, target, self->client_id,
                                         MQTTCLIENT_PERSISTENCE_NONE, NULL, &create_options);
       if (rc != MQTTASYNC_SUCCESS)
         {
@@ -546,6 +598,7 @@ paho_connect (DroverMqttLink *self)
 
       MQTTAsync_setCallbacks (self->client, self, connection_lost_cb, message_arrived_cb, NULL);
       MQTTAsync_setConnected (self->client, self, connected_cb);
+      drover_set_str (&self->client_node, target);
     }
 
   chosen = self->mqtt_version == MQTTVERSION_5 ? &options5 : &options;
@@ -561,8 +614,9 @@ paho_connect (DroverMqttLink *self)
       chosen->onFailure = connect_failed_cb;
       chosen->MQTTVersion = MQTTVERSION_3_1_1;
     }
-  /* With a server name to check, every reconnection goes through the check. */
-  chosen->automaticReconnect = self->tls_server_name == NULL || !self->tls;
+  /* With a server name to check, every reconnection goes through the
+   * check; with nodes, Drover picks the node itself. */
+  chosen->automaticReconnect = (self->tls_server_name == NULL || !self->tls) && self->node_uris == NULL;
   chosen->minRetryInterval = MIN_RETRY_S;
   chosen->maxRetryInterval = MAX_RETRY_S;
   chosen->connectTimeout = 10;
@@ -614,6 +668,10 @@ drover_mqtt_link_finalize (GObject *object)
   g_clear_pointer (&self->filters, g_ptr_array_unref);
   g_clear_pointer (&self->filter_qos, g_array_unref);
   g_free (self->uri);
+  g_strfreev (self->node_uris);
+  g_free (self->client_node);
+  g_free (self->node);
+  g_clear_pointer (&self->last_failover, g_date_time_unref);
   g_free (self->client_id);
   g_free (self->username);
   if (self->password != NULL)
@@ -644,6 +702,10 @@ drover_mqtt_link_get_property (GObject    *object,
 
     case PROP_STATUS_MESSAGE:
       g_value_set_string (value, self->status_message);
+      break;
+
+    case PROP_NODE:
+      g_value_set_string (value, self->node);
       break;
 
     default:
@@ -678,6 +740,18 @@ drover_mqtt_link_class_init (DroverMqttLinkClass *klass)
    */
   properties[PROP_STATUS_MESSAGE] =
     g_param_spec_string ("status-message", NULL, NULL,
+                         NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * DroverMqttLink:node: (nullable)
+   *
+   * The address of the broker node the link is connected to, or was last
+   * connected to; %NULL before the first connection. For a single
+   * broker, its address.
+   */
+  properties[PROP_NODE] =
+    g_param_spec_string ("node", NULL, NULL,
                          NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
@@ -717,6 +791,70 @@ drover_mqtt_link_new (const char *uri,
   self->tls = g_str_has_prefix (uri, "ssl://") || g_str_has_prefix (uri, "mqtts://") || g_str_has_prefix (uri, "wss://");
 
   return self;
+}
+
+/**
+ * drover_mqtt_link_set_nodes:
+ * @uris: (nullable): every node of a broker cluster, the link's own
+ *   address among them, in the order to try them; %NULL or one address
+ *   for a single broker
+ *
+ * The link connects to the first node that answers, and when its node
+ * goes away, to the next that does: it subscribes again there, so the
+ * retained topics come again. #DroverMqttLink:node says which node it is
+ * on; drover_mqtt_link_get_last_failover() when it last changed. Set it
+ * before starting the link.
+ */
+void
+drover_mqtt_link_set_nodes (DroverMqttLink     *self,
+                            const char * const *uris)
+{
+  g_return_if_fail (DROVER_IS_MQTT_LINK (self));
+  g_return_if_fail (self->client == NULL);
+
+  g_clear_pointer (&self->node_uris, g_strfreev);
+  if (uris != NULL && g_strv_length ((char **)uris) > 1)
+    self->node_uris = g_strdupv ((char **)uris);
+}
+
+/**
+ * drover_mqtt_link_get_node:
+ *
+ * Returns: (nullable): see #DroverMqttLink:node
+ */
+const char *
+drover_mqtt_link_get_node (DroverMqttLink *self)
+{
+  g_return_val_if_fail (DROVER_IS_MQTT_LINK (self), NULL);
+
+  return self->node;
+}
+
+/**
+ * drover_mqtt_link_get_n_nodes:
+ *
+ * Returns: how many broker nodes the link may use: 1 for a single broker
+ */
+guint
+drover_mqtt_link_get_n_nodes (DroverMqttLink *self)
+{
+  g_return_val_if_fail (DROVER_IS_MQTT_LINK (self), 0);
+
+  return self->node_uris != NULL ? g_strv_length (self->node_uris) : 1;
+}
+
+/**
+ * drover_mqtt_link_get_last_failover:
+ *
+ * Returns: (nullable) (transfer none): when the link last came back on
+ *   another node than before, or %NULL if it never did
+ */
+GDateTime *
+drover_mqtt_link_get_last_failover (DroverMqttLink *self)
+{
+  g_return_val_if_fail (DROVER_IS_MQTT_LINK (self), NULL);
+
+  return self->last_failover;
 }
 
 void
@@ -971,6 +1109,18 @@ drover_mqtt_link_publish_expiring (DroverMqttLink  *self,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED,
                    _("Not connected to the broker at %s; nothing was sent."), self->uri);
+      return FALSE;
+    }
+
+  /* Only MQTT 5 can make a message expire. Sent without, a job could
+   * reach a printer that comes back after its window: refused instead. */
+  if (expiry_seconds > 0 && self->mqtt_version != MQTTVERSION_5)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   _("The broker at %s speaks MQTT 3.1.1, which cannot make a message expire; Drover does not "
+                     "send a job that a printer could still take after its time window. Use an MQTT 5 broker "
+                     "for this printer, or send it jobs over HTTP."),
+                   self->node != NULL ? self->node : self->uri);
       return FALSE;
     }
 

@@ -52,6 +52,11 @@ gboolean         drover_mqtt_link_start              (DroverMqttLink         *se
 void             drover_mqtt_link_stop               (DroverMqttLink         *self);
 void             drover_mqtt_link_refuse             (DroverMqttLink         *self,
                                                      const char             *message);
+void             drover_mqtt_link_set_nodes          (DroverMqttLink         *self,
+                                                     const char * const     *uris);
+const char      *drover_mqtt_link_get_node           (DroverMqttLink         *self);
+guint            drover_mqtt_link_get_n_nodes        (DroverMqttLink         *self);
+GDateTime       *drover_mqtt_link_get_last_failover  (DroverMqttLink         *self);
 gboolean         drover_mqtt_link_publish_expiring   (DroverMqttLink         *self,
                                                      const char             *topic,
                                                      const void             *payload,
