@@ -14,6 +14,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "drover-editor-private.h"
 
@@ -241,8 +242,9 @@ check_action (GtkWidget  *widget,
   DroverBrokerEditor *self = DROVER_BROKER_EDITOR (widget);
   g_autoptr(DroverBrokerEntry) entry = drover_broker_editor_dup_entry (self);
   const char *password = drover_broker_editor_get_password (self);
+  g_auto(GStrv) nodes = NULL;
 
-  if (entry->uri == NULL)
+  if (entry->uri == NULL || entry->uri[strspn (entry->uri, ", ")] == '\0')
     {
       adw_action_row_set_subtitle (self->check_row, _("Enter the broker's address first."));
       return;
@@ -253,7 +255,9 @@ check_action (GtkWidget  *widget,
   adw_action_row_set_subtitle (self->check_row, _("Checking: this takes a few seconds…"));
   update_actions (self);
 
-  drover_broker_check_async (entry->uri, entry->username, password[0] != '\0' ? password : NULL, entry->ca_file,
+  /* A cluster: the first node's rules are the cluster's. */
+  nodes = drover_broker_entry_dup_nodes (entry);
+  drover_broker_check_async (nodes[0], entry->username, password[0] != '\0' ? password : NULL, entry->ca_file,
                              self->cancellable, checked_cb, g_object_ref (self));
 }
 

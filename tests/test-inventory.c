@@ -444,6 +444,42 @@ test_inventory_csv_many (void)
   g_assert_cmpstr (drover_inventory_find_printer (inventory, "k-200")->key, ==, "k200");
 }
 
+/* A cluster: one broker, several nodes in its uri. */
+static void
+test_inventory_cluster_nodes (void)
+{
+  static const char cluster[] =
+    "[broker cluster]\nuri=tcp://127.0.0.1:1883, tcp://127.0.0.2:1883 ,tcp://127.0.0.3:1883\n\n"
+    "[printer p1]\nconnector=native\nbroker=cluster\n";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverInventory) inventory = drover_inventory_load_from_data (cluster, -1, &error);
+  g_autoptr(DroverInventory) mixed = NULL;
+  g_autoptr(DroverInventory) bad = NULL;
+  g_auto(GStrv) nodes = NULL;
+  DroverBrokerEntry *entry;
+
+  g_assert_no_error (error);
+  entry = drover_inventory_find_broker (inventory, "cluster");
+  nodes = drover_broker_entry_dup_nodes (entry);
+  g_assert_cmpuint (g_strv_length (nodes), ==, 3);
+  g_assert_cmpstr (nodes[0], ==, "tcp://127.0.0.1:1883");
+  g_assert_cmpstr (nodes[1], ==, "tcp://127.0.0.2:1883");
+  g_assert_cmpstr (nodes[2], ==, "tcp://127.0.0.3:1883");
+
+  /* TLS on some nodes only: a mistake, said as one. */
+  mixed = drover_inventory_load_from_data ("[broker c]\nuri=ssl://127.0.0.1:8883, tcp://127.0.0.2:1883\n", -1, &error);
+  g_assert_null (mixed);
+  g_assert_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "all use TLS or all not"));
+  g_clear_error (&error);
+
+  /* A node that is not an address is named. */
+  bad = drover_inventory_load_from_data ("[broker c]\nuri=tcp://127.0.0.1:1883, 127.0.0.2:1883\n", -1, &error);
+  g_assert_null (bad);
+  g_assert_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "“127.0.0.2:1883”"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -454,6 +490,7 @@ main (int   argc,
   g_test_add_func ("/inventory/load-errors", test_inventory_load_errors);
   g_test_add_func ("/inventory/edit", test_inventory_edit);
   g_test_add_func ("/inventory/round-trip", test_inventory_round_trip);
+  g_test_add_func ("/inventory/cluster-nodes", test_inventory_cluster_nodes);
   g_test_add_func ("/inventory/save-error", test_inventory_save_error);
   g_test_add_func ("/inventory/csv", test_inventory_csv);
   g_test_add_func ("/inventory/csv-errors", test_inventory_csv_errors);

@@ -715,13 +715,23 @@ drover_connection_test_async (const DroverBrokerEntry *broker,
 
   data = g_new0 (TestData, 1);
   data->broker = drover_broker_entry_copy (broker);
+  {
+    /* A cluster: its first node answers for it. */
+    g_auto(GStrv) nodes = drover_broker_entry_dup_nodes (broker);
+
+    if (nodes[0] != NULL)
+      {
+        g_free (data->broker->uri);
+        data->broker->uri = g_strdup (nodes[0]);
+      }
+  }
   data->password = g_strdup (password);
   data->timeout_seconds = timeout_seconds > 0 ? timeout_seconds : DROVER_CONNECTION_TEST_TIMEOUT_S;
   data->preflight_cancellable = g_cancellable_new ();
   data->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
   g_task_set_task_data (task, data, (GDestroyNotify)test_data_free);
 
-  if (broker->uri == NULL || !parse_uri (data, broker->uri))
+  if (data->broker->uri == NULL || !parse_uri (data, data->broker->uri))
     {
       finish (task, DROVER_CONNECTION_FAILED,
               g_strdup_printf (_("“%s” is not a broker address Drover understands: use tcp://host:1883 "

@@ -429,7 +429,10 @@ drover_farm_start (DroverFarm  *self,
     {
       DroverBrokerEntry *entry = g_ptr_array_index (brokers, i);
       g_autofree char *id = client_id (entry->name);
-      g_autoptr(DroverMqttLink) link = drover_mqtt_link_new (entry->uri, entry->client_id != NULL ? entry->client_id : id);
+      g_auto(GStrv) nodes = drover_broker_entry_dup_nodes (entry);
+      g_autoptr(DroverMqttLink) link = drover_mqtt_link_new (nodes[0], entry->client_id != NULL ? entry->client_id : id);
+
+      drover_mqtt_link_set_nodes (link, (const char * const *)nodes);
 
       drover_mqtt_link_set_tls (link, entry->ca_file, entry->certificate_file, entry->key_file, entry->verify_host_name);
       drover_telemetry_attach_link (self->telemetry, link);
@@ -644,7 +647,9 @@ drover_farm_find_link (DroverFarm *self,
         {
           DroverBrokerEntry *broker = drover_inventory_find_broker (self->inventory, entry->broker);
 
-          if (broker != NULL && g_strcmp0 (uri, broker->uri) == 0)
+          g_auto(GStrv) nodes = broker != NULL ? drover_broker_entry_dup_nodes (broker) : NULL;
+
+          if (nodes != NULL && g_strcmp0 (uri, nodes[0]) == 0)
             return link;
         }
     }

@@ -304,10 +304,43 @@ valid_broker_uri (const char *uri)
   return FALSE;
 }
 
+/**
+ * drover_broker_entry_dup_nodes:
+ *
+ * A broker's `uri` may name several nodes of a cluster, separated by
+ * commas: `tcp://mqtt-a:1883, tcp://mqtt-b:1883`.
+ *
+ * Returns: (transfer full): each node's address, in order, at least one
+ *   when the entry has a uri
+ */
+char **
+drover_broker_entry_dup_nodes (const DroverBrokerEntry *entry)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  g_auto(GStrv) parts = NULL;
+
+  g_return_val_if_fail (entry != NULL, NULL);
+
+  if (entry->uri == NULL)
+    return g_strv_builder_end (builder);
+
+  parts = g_strsplit (entry->uri, ",", -1);
+  for (guint i = 0; parts[i] != NULL; i++)
+    {
+      g_strstrip (parts[i]);
+      if (parts[i][0] != '\0')
+        g_strv_builder_add (builder, parts[i]);
+    }
+
+  return g_strv_builder_end (builder);
+}
+
 static gboolean
 check_broker_fields (const DroverBrokerEntry  *entry,
                      GError                  **error)
 {
+  g_auto(GStrv) nodes = NULL;
+
   if (!valid_name (entry->name))
     {
       g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
@@ -315,11 +348,31 @@ check_broker_fields (const DroverBrokerEntry  *entry,
       return FALSE;
     }
 
-  if (!valid_broker_uri (entry->uri))
+  nodes = drover_broker_entry_dup_nodes (entry);
+  if (nodes[0] == NULL || (nodes[1] == NULL && !valid_broker_uri (nodes[0])))
     {
       g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
                    _("Broker “%s” needs a uri such as tcp://host:1883 or ssl://host:8883."), entry->name);
       return FALSE;
+    }
+  for (guint i = 0; nodes[i] != NULL; i++)
+    {
+      if (!valid_broker_uri (nodes[i]))
+        {
+          g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
+                       _("Broker “%s”: “%s” is not an address such as tcp://host:1883 or ssl://host:8883 (a "
+                         "cluster's nodes are separated by commas)."),
+                       entry->name, nodes[i]);
+          return FALSE;
+        }
+      /* One cluster speaks one way: TLS on every node or on none. */
+      if (g_str_has_prefix (nodes[i], "ssl://") != g_str_has_prefix (nodes[0], "ssl://") ||
+          g_str_has_prefix (nodes[i], "mqtts://") != g_str_has_prefix (nodes[0], "mqtts://"))
+        {
+          g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
+                       _("Broker “%s”: its nodes must all use TLS or all not."), entry->name);
+          return FALSE;
+        }
     }
 
   return TRUE;

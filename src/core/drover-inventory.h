@@ -61,6 +61,7 @@ GQuark              drover_inventory_error_quark     (void);
 
 DroverBrokerEntry  *drover_broker_entry_new          (const char                *name);
 DroverBrokerEntry  *drover_broker_entry_copy         (const DroverBrokerEntry   *entry);
+char              **drover_broker_entry_dup_nodes    (const DroverBrokerEntry   *entry);
 void                drover_broker_entry_free         (DroverBrokerEntry         *entry);
 DroverPrinterEntry *drover_printer_entry_new         (const char                *id,
                                                       DroverConnectorKind        connector);
