@@ -47,6 +47,9 @@ struct _DroverWindow
   GtkDropDown          *connector_filter;
   GtkDropDown          *sort_order;
   GtkLabel             *counts_label;
+  GtkLabel             *node_label;
+  GPtrArray            *cluster_links;     /* the farm's links with several nodes */
+  DroverFarm           *followed_farm;     /* a weak pointer: compared only */
   GtkStack             *fleet_stack;
   GtkWidget            *back_button;
   GtkWidget            *send_job_button;
@@ -229,6 +232,76 @@ update_counts (DroverWindow *self)
   g_string_free (text, TRUE);
 }
 
+/* A farm on a broker cluster: which node Drover is on, and when it last
+ * had to move. */
+static void
+update_node_label (DroverWindow *self)
+{
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  for (guint i = 0; self->cluster_links != NULL && i < self->cluster_links->len; i++)
+    {
+      DroverMqttLink *link = g_ptr_array_index (self->cluster_links, i);
+      const char *node = drover_mqtt_link_get_node (link);
+      GDateTime *failover = drover_mqtt_link_get_last_failover (link);
+
+      if (text->len > 0)
+        g_string_append (text, "; ");
+      if (node == NULL)
+        {
+          g_string_append (text, _("Connecting to the broker cluster…"));
+          continue;
+        }
+      if (drover_mqtt_link_get_state (link) == DROVER_LINK_STATE_CONNECTED)
+        /* Translators: the broker node Drover is connected to, in a cluster */
+        g_string_append_printf (text, _("On node %s"), node);
+      else
+        /* Translators: the broker node Drover lost, while it looks for another */
+        g_string_append_printf (text, _("Lost node %s, trying the others"), node);
+      if (failover != NULL)
+        {
+          g_autofree char *since = drover_format_since (failover, now);
+
+          /* Translators: after the node, when Drover last moved to another node, such as "2 min ago" */
+          g_string_append_printf (text, _(" · failed over %s"), since);
+        }
+    }
+
+  gtk_label_set_label (self->node_label, text->str);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->node_label), text->len > 0 ? text->str : NULL);
+  gtk_widget_set_visible (GTK_WIDGET (self->node_label), text->len > 0);
+}
+
+static void
+follow_cluster_links (DroverWindow *self,
+                      DroverFarm   *farm)
+{
+  GPtrArray *links = farm != NULL ? drover_farm_get_links (farm) : NULL;
+
+  if (self->cluster_links != NULL)
+    {
+      for (guint i = 0; i < self->cluster_links->len; i++)
+        g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->cluster_links, i), self);
+      g_clear_pointer (&self->cluster_links, g_ptr_array_unref);
+    }
+
+  for (guint i = 0; links != NULL && i < links->len; i++)
+    {
+      DroverMqttLink *link = g_ptr_array_index (links, i);
+
+      if (drover_mqtt_link_get_n_nodes (link) < 2)
+        continue;
+      if (self->cluster_links == NULL)
+        self->cluster_links = g_ptr_array_new_with_free_func (g_object_unref);
+      g_ptr_array_add (self->cluster_links, g_object_ref (link));
+      g_signal_connect_object (link, "notify::node", G_CALLBACK (update_node_label), self, G_CONNECT_SWAPPED);
+      g_signal_connect_object (link, "notify::state", G_CALLBACK (update_node_label), self, G_CONNECT_SWAPPED);
+    }
+
+  update_node_label (self);
+}
+
 static void
 update_no_match (DroverWindow *self)
 {
@@ -259,6 +332,9 @@ static void
 state_counts_changed_cb (DroverWindow *self)
 {
   update_counts (self);
+  /* "failed over 2 min ago" grows older with the farm's news. */
+  if (self->cluster_links != NULL)
+    update_node_label (self);
 
   if (self->refresh_source == 0)
     self->refresh_source = g_timeout_add (500, refresh_cb, self);
@@ -452,6 +528,11 @@ follow_audit (DroverWindow *self)
   drover_alerts_page_set_audit (self->alerts_page, audit, audit != NULL ? farm : NULL);
   update_alerts_button (self);
   update_ledger_bar (self);
+  if (farm != self->followed_farm)
+    {
+      g_set_weak_pointer (&self->followed_farm, farm);
+      follow_cluster_links (self, farm);
+    }
 
   /* A job goes to a running farm's printers: none, no sending. */
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "win.send-job", farm != NULL);
@@ -754,6 +835,8 @@ drover_window_dispose (GObject *object)
   if (self->ledger != NULL)
     g_signal_handlers_disconnect_by_data (self->ledger, self);
   g_clear_object (&self->ledger);
+  follow_cluster_links (self, NULL);
+  g_clear_weak_pointer (&self->followed_farm);
   gtk_widget_dispose_template (GTK_WIDGET (self), DROVER_TYPE_WINDOW);
 
   g_cancellable_cancel (self->starting);
@@ -861,6 +944,7 @@ drover_window_class_init (DroverWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, connector_filter);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, sort_order);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, counts_label);
+  gtk_widget_class_bind_template_child (widget_class, DroverWindow, node_label);
   gtk_widget_class_bind_template_child (widget_class, DroverWindow, fleet_stack);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
   gtk_widget_class_bind_template_callback (widget_class, filter_changed_cb);

@@ -1336,6 +1336,67 @@ test_window_security_badge (void)
   g_unlink (ca);
 }
 
+static gboolean
+node_label_says (gpointer data)
+{
+  const char * const *expected = data;
+  GtkWidget *label = find_descendant (GTK_WIDGET (expected[0]), has_class, "cluster-node");
+  const char *text;
+
+  if (label == NULL || !gtk_widget_get_visible (label))
+    return FALSE;
+  text = gtk_label_get_label (GTK_LABEL (label));
+  return strstr (text, expected[1]) != NULL && (expected[2] == NULL || strstr (text, expected[2]) != NULL);
+}
+
+/* A farm on a broker cluster: the overview says which node Drover is on,
+ * and after the node dies, the one it moved to and when. */
+static void
+test_window_cluster_node (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) first = drover_test_broker_start (NULL, &error);
+  g_autoptr(DroverTestBroker) second = NULL;
+  g_autofree char *path = drover_application_dup_farm_path ();
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *first_uri = NULL;
+  g_autofree char *second_uri = NULL;
+  g_autofree char *farm = NULL;
+  g_autofree char *on_first = NULL;
+  g_autofree char *on_second = NULL;
+  const char *expected[3];
+  DroverWindow *window;
+
+  g_assert_no_error (error);
+  second = drover_test_broker_start (NULL, &error);
+  g_assert_no_error (error);
+  first_uri = drover_test_broker_dup_uri (first);
+  second_uri = drover_test_broker_dup_uri (second);
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  farm = g_strdup_printf ("[broker cluster]\nuri=%s, %s\n\n[printer p-1]\nname=One\nconnector=native\nbroker=cluster\n",
+                          first_uri, second_uri);
+  g_assert_true (g_file_set_contents (path, farm, -1, NULL));
+
+  window = open_window ();
+  g_assert_true (drover_test_iterate_until (page_is_fleet, window, 40000));
+  on_first = g_strdup_printf ("On node %s", first_uri);
+  expected[0] = (const char *)window;
+  expected[1] = on_first;
+  expected[2] = NULL;
+  g_assert_true (iterate_until (node_label_says, expected));
+
+  g_assert_true (drover_test_broker_kill (first));
+  on_second = g_strdup_printf ("On node %s", second_uri);
+  expected[1] = on_second;
+  expected[2] = "failed over just now";
+  g_assert_true (drover_test_iterate_until (node_label_says, expected, 40000));
+  drover_test_save_screenshot (GTK_WIDGET (window), "cluster-node");
+
+  close_window (window);
+  drover_application_stop_demo (app);
+  g_unlink (path);
+}
+
 static void
 test_window_broken_farm (void)
 {
@@ -1901,6 +1962,7 @@ main (int   argc,
   g_test_add_func ("/window/ledger-trouble", test_window_ledger_trouble);
   g_test_add_func ("/window/hostile-names", test_window_hostile_names);
   g_test_add_func ("/window/security-badge", test_window_security_badge);
+  g_test_add_func ("/window/cluster-node", test_window_cluster_node);
 
   status = g_test_run ();
 
