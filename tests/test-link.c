@@ -16,13 +16,16 @@
 
 #define WAIT_US (10 * G_USEC_PER_SEC)
 
+/* Runs the main context until @done says so, for at most @timeout_us. */
 static gboolean
-wait_for_state (DroverMqttLink  *link,
-                DroverLinkState  state)
+iterate_until (gboolean (*done) (gconstpointer a, gconstpointer b),
+               gconstpointer a,
+               gconstpointer b,
+               gint64        timeout_us)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
+  gint64 deadline = g_get_monotonic_time () + timeout_us;
 
-  while (drover_mqtt_link_get_state (link) != state)
+  while (!done (a, b))
     {
       if (g_get_monotonic_time () > deadline)
         return FALSE;
@@ -31,6 +34,20 @@ wait_for_state (DroverMqttLink  *link,
     }
 
   return TRUE;
+}
+
+static gboolean
+link_in_state (gconstpointer link,
+               gconstpointer state)
+{
+  return drover_mqtt_link_get_state ((DroverMqttLink *)link) == (DroverLinkState)GPOINTER_TO_INT (state);
+}
+
+static gboolean
+wait_for_state (DroverMqttLink  *link,
+                DroverLinkState  state)
+{
+  return iterate_until (link_in_state, link, GINT_TO_POINTER (state), WAIT_US);
 }
 
 /* Lets the main context run for a while, bounded. */
@@ -210,20 +227,17 @@ publish (const char *uri,
 }
 
 static gboolean
+hotend_at (gconstpointer printer,
+           gconstpointer celsius)
+{
+  return drover_printer_get_hotend_temperature ((DroverPrinter *)printer) == *(const double *)celsius;
+}
+
+static gboolean
 printer_hotend_is (DroverPrinter *printer,
                    double         celsius)
 {
-  gint64 deadline = g_get_monotonic_time () + WAIT_US;
-
-  while (drover_printer_get_hotend_temperature (printer) != celsius)
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  return TRUE;
+  return iterate_until (hotend_at, printer, &celsius, WAIT_US);
 }
 
 static void
@@ -342,20 +356,14 @@ resident_bytes (void)
   return (gsize)g_ascii_strtoull (line + strlen ("VmRSS:"), NULL, 10) * 1024;
 }
 
-typedef struct
-{
-  DroverTelemetry *telemetry;
-  guint64          oversized;
-} OversizedWait;
-
 static gboolean
-oversized_counted (gpointer data)
+oversized_counted (gconstpointer telemetry,
+                   gconstpointer n)
 {
-  OversizedWait *wait = data;
   DroverTelemetryCounts counts;
 
-  drover_telemetry_get_counts (wait->telemetry, &counts);
-  return counts.oversized >= wait->oversized;
+  drover_telemetry_get_counts ((DroverTelemetry *)telemetry, &counts);
+  return counts.oversized >= *(const guint64 *)n;
 }
 
 /* Publishes with mosquitto_pub, another process, as a printer or anyone
@@ -392,7 +400,7 @@ test_telemetry_payload_flood (void)
   g_autofree char *uri = NULL;
   g_autofree guint8 *huge = g_malloc (10 * 1024 * 1024);
   g_autofree char *huge_path = g_build_filename (drover_test_broker_get_dir (broker), "huge.json", NULL);
-  OversizedWait wait;
+  guint64 oversized;
   DroverTelemetryCounts counts;
   gsize warm = 0;
   guint sent = 0;
@@ -409,7 +417,6 @@ test_telemetry_payload_flood (void)
   g_assert_true (drover_mqtt_link_start (link, NULL));
   g_assert_true (wait_for_state (link, DROVER_LINK_STATE_CONNECTED));
 
-  wait.telemetry = telemetry;
   for (guint round = 0; round < 2; round++)
     {
       /* 5 payloads of 10 MB to warm up, then 20 more. */
@@ -427,14 +434,8 @@ test_telemetry_payload_flood (void)
           sent++;
         }
 
-      wait.oversized = sent;
-      {
-        gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
-
-        while (!oversized_counted (&wait) && g_get_monotonic_time () < deadline)
-          spin (10);
-        g_assert_true (oversized_counted (&wait));
-      }
+      oversized = sent;
+      g_assert_true (iterate_until (oversized_counted, telemetry, &oversized, 60 * G_USEC_PER_SEC));
       g_assert_true (printer_hotend_is (printer, 100.0 + sent - 1));
       if (round == 0)
         warm = resident_bytes ();
@@ -458,21 +459,18 @@ test_telemetry_payload_flood (void)
 }
 
 static gboolean
+connected_to_node (gconstpointer link,
+                   gconstpointer uri)
+{
+  return g_strcmp0 (drover_mqtt_link_get_node ((DroverMqttLink *)link), uri) == 0 &&
+         drover_mqtt_link_get_state ((DroverMqttLink *)link) == DROVER_LINK_STATE_CONNECTED;
+}
+
+static gboolean
 wait_for_node (DroverMqttLink *link,
                const char     *uri)
 {
-  gint64 deadline = g_get_monotonic_time () + 3 * WAIT_US;
-
-  while (g_strcmp0 (drover_mqtt_link_get_node (link), uri) != 0 ||
-         drover_mqtt_link_get_state (link) != DROVER_LINK_STATE_CONNECTED)
-    {
-      if (g_get_monotonic_time () > deadline)
-        return FALSE;
-      g_main_context_iteration (NULL, FALSE);
-      g_usleep (1000);
-    }
-
-  return TRUE;
+  return iterate_until (connected_to_node, link, uri, 3 * WAIT_US);
 }
 
 /* Two nodes: the link is on the first, which dies; it comes back on the
