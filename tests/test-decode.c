@@ -222,6 +222,16 @@ test_native_ignored (void)
                           "{\"v\":1,\"id\":\"6f1c\",\"command\":\"pause\"}", DROVER_EVENT_ORDER);
     g_assert_cmpstr (event->command, ==, "pause");
     drover_event_unref (event);
+
+    /* Found by fuzz-decode: an empty string names nothing, as in the
+     * other dialects. */
+    event = assert_event (drover_decode_native, "drover/v1/diy-corexy-1/cmd",
+                          "{\"v\":1,\"id\":\"\",\"command\":\"download\",\"url\":\"\",\"file\":\"\"}",
+                          DROVER_EVENT_ORDER);
+    g_assert_null (event->url);
+    g_assert_null (event->file);
+    g_assert_null (event->request_id);
+    drover_event_unref (event);
   }
   /* A file list with a nameless file, or an event of the wrong shape. */
   assert_refused (drover_decode_native, "drover/v1/diy-corexy-1/files",

@@ -809,6 +809,43 @@ test_json (void)
   g_assert_nonnull (json_object_get_array_member (json_object_get_object_member (object, "bounds"), "min"));
 }
 
+/* Found by fuzz-gcode-scan: json-glib 1.6 writes a double without a point
+ * as "1e-08.0", which is not JSON. */
+static void
+test_json_exponents (void)
+{
+  DroverGcodeLimits limits = ENDER_LIMITS;
+  g_autoptr(DroverGcodeReport) report = scan_text ("G28\nG1 X0.00000001 Y100000000000000000 Z1 E1\n", &limits);
+  g_autofree char *text = drover_gcode_report_to_json (report);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  JsonArray *max;
+
+  json_parser_load_from_data (parser, text, -1, &error);
+  g_assert_no_error (error);
+  max = json_object_get_array_member (json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                                                     "bounds"),
+                                      "max");
+  g_assert_cmpfloat_with_epsilon (json_array_get_double_element (max, 0), 1e-8, 1e-20);
+  g_assert_cmpfloat_with_epsilon (json_array_get_double_element (max, 1), 1e17, 1e3);
+}
+
+/* Found by fuzz-gcode-scan: an arc offset too long to read is infinite, and
+ * the arc's reach was NaN, a bound smaller than nothing and larger than
+ * nothing. It is infinite, and out of the volume. */
+static void
+test_arc_offset_too_long (void)
+{
+  DroverGcodeLimits limits = ENDER_LIMITS;
+  g_autoptr(DroverGcodeReport) report = scan_text ("G28\nG1 X0 Y110 Z1\nG2 X200 Y170 J3055555555555555555555 E3\n", &limits);
+
+  g_assert_true (report->bounds_valid);
+  g_assert_false (isnan (report->min_x) || isnan (report->min_y) || isnan (report->max_x) || isnan (report->max_y));
+  g_assert_cmpfloat (report->min_y, <=, report->max_y);
+  g_assert_nonnull (find_finding (report, DROVER_GCODE_FINDING_OUT_OF_VOLUME, "G2"));
+  g_assert_true (drover_gcode_report_is_dangerous (report));
+}
+
 static void
 test_stream (void)
 {
@@ -827,6 +864,543 @@ test_stream (void)
   cancelled = drover_gcode_scan_stream (again, NULL, cancellable, &error);
   g_assert_null (cancelled);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+/* Every way of reading lines */
+
+/* The ways drover-gcode-scan.c reads lines, forced with
+ * DROVER_GCODE_SCAN_SIMD: byte by byte, SSE2, AVX2 (each falls back to the
+ * one before where the processor lacks it). */
+static const char * const simd_levels[] = { "none", "sse2", "avx2" };
+
+static char *
+json_and_free (DroverGcodeReport *report)
+{
+  char *json = drover_gcode_report_to_json (report);
+
+  drover_gcode_report_free (report);
+  return json;
+}
+
+static char *
+scan_json (const char              *data,
+           gsize                    length,
+           const DroverGcodeLimits *limits,
+           gsize                    chunk)
+{
+  return json_and_free (scan_in_chunks (data, length, limits, chunk));
+}
+
+/* drover_gcode_scan_stream() in @threads threads: a memory stream gives
+ * whole blocks, so a file of over half a megabyte is parsed in several. */
+static char *
+scan_stream_json (const char              *data,
+                  gsize                    length,
+                  const DroverGcodeLimits *limits,
+                  const char              *threads)
+{
+  g_autoptr(GInputStream) stream = g_memory_input_stream_new_from_data (data, length, NULL);
+  g_autoptr(GError) error = NULL;
+  DroverGcodeReport *report;
+
+  g_setenv ("DROVER_GCODE_SCAN_THREADS", threads, TRUE);
+  report = drover_gcode_scan_stream (stream, limits, NULL, &error);
+  g_unsetenv ("DROVER_GCODE_SCAN_THREADS");
+  g_assert_no_error (error);
+
+  return json_and_free (report);
+}
+
+static void
+assert_same_report (const char *json,
+                    const char *expected,
+                    const char *how)
+{
+  if (g_strcmp0 (json, expected) != 0)
+    g_error ("%s:\n%s\nbyte by byte:\n%s", how, json, expected);
+}
+
+/*
+ * Whatever reads the lines, and however the bytes come, the report is the
+ * one reading byte by byte gives: fed whole, in @chunks, and streamed in
+ * one thread and in two.
+ *
+ * Returns: (transfer full): that report, as JSON
+ */
+static char *
+assert_all_paths_agree (const char              *data,
+                        gsize                    length,
+                        const DroverGcodeLimits *limits,
+                        const gsize             *chunks,
+                        guint                    n_chunks)
+{
+  char *expected;
+
+  g_setenv ("DROVER_GCODE_SCAN_SIMD", "none", TRUE);
+  expected = scan_json (data, length, limits, 0);
+
+  for (guint i = 0; i < G_N_ELEMENTS (simd_levels); i++)
+    {
+      g_setenv ("DROVER_GCODE_SCAN_SIMD", simd_levels[i], TRUE);
+      for (guint j = 0; j < n_chunks; j++)
+        {
+          g_autofree char *json = scan_json (data, length, limits, chunks[j]);
+          g_autofree char *how = g_strdup_printf ("%s, fed %zu bytes at a time", simd_levels[i], chunks[j]);
+
+          assert_same_report (json, expected, how);
+        }
+      for (guint threads = 1; threads <= 2; threads++)
+        {
+          g_autofree char *count = g_strdup_printf ("%u", threads);
+          g_autofree char *json = scan_stream_json (data, length, limits, count);
+          g_autofree char *how = g_strdup_printf ("%s, streamed in %u threads", simd_levels[i], threads);
+
+          assert_same_report (json, expected, how);
+        }
+    }
+  g_unsetenv ("DROVER_GCODE_SCAN_SIMD");
+
+  return expected;
+}
+
+static guint64
+next_random (guint64 *state)
+{
+  *state ^= *state << 13;
+  *state ^= *state >> 7;
+  *state ^= *state << 17;
+  return *state;
+}
+
+/* A number as PrusaSlicer writes it, "E.04521", from an integer count of
+ * 10^-@decimals. */
+static void
+append_decimal (GString *out,
+                gint64   value,
+                guint    decimals)
+{
+  char digits[32];
+  gsize length;
+  gsize point;
+
+  if (value < 0)
+    {
+      g_string_append_c (out, '-');
+      value = -value;
+    }
+  g_snprintf (digits, sizeof digits, "%0*" G_GINT64_FORMAT, decimals + 1, value);
+  length = strlen (digits);
+  point = length - decimals;
+  while (length > point && digits[length - 1] == '0')
+    length--;
+  if (!(point == 1 && digits[0] == '0' && length > point))
+    g_string_append_len (out, digits, point);
+  if (length > point)
+    {
+      g_string_append_c (out, '.');
+      g_string_append_len (out, digits + point, length - point);
+    }
+}
+
+/* About @size bytes in the manner of bench/scan: layers of perimeters and
+ * infill, travels, retractions, type comments; with some of what other
+ * slicers write, so that every kind of line comes up. */
+static char *
+make_sliced_file (gsize size)
+{
+  GString *out = g_string_sized_new (size + 4096);
+  guint64 state = G_GUINT64_CONSTANT (0x9e3779b97f4a7c15);
+  guint layer = 0;
+
+  g_string_append (out, "; sliced for the paths test\nM140 S60\nM104 S215\nG28\nG90\nM83\nG92 E0\n");
+  while (out->len < size)
+    {
+      gint64 x = 100000;
+      gint64 y = 100000;
+
+      layer++;
+      g_string_append_printf (out, ";LAYER_CHANGE\n;Z:%u\nG1 Z", layer);
+      append_decimal (out, 200 * layer, 3);
+      g_string_append (out, " F720\n");
+      if (layer % 7 == 3)
+        g_string_append (out, "M82\nG92 E0\n");
+      if (layer % 7 == 5)
+        g_string_append (out, "M83\n");
+      for (guint move = 0; move < 300; move++)
+        {
+          guint64 r = next_random (&state);
+
+          x = CLAMP (x + (gint64) (r % 12001) - 6000, 1000, 199000);
+          y = CLAMP (y + (gint64) ((r >> 16) % 12001) - 6000, 1000, 199000);
+          switch ((r >> 40) % 16)
+            {
+            case 0:
+              /* A travel with a retraction, as Cura writes it. */
+              g_string_append (out, "G1 F2700 E-1\nG0 F9000 X");
+              append_decimal (out, x, 3);
+              g_string_append (out, " Y");
+              append_decimal (out, y, 3);
+              g_string_append (out, "\nG1 F2700 E1\n");
+              break;
+            case 1:
+              /* Numbers of over eight bytes: Cura's absolute E. */
+              g_string_append (out, "G1 X");
+              append_decimal (out, x, 3);
+              g_string_append (out, " Y");
+              append_decimal (out, y, 3);
+              g_string_append (out, " E");
+              append_decimal (out, (gint64) (r % 100000000000), 5);
+              g_string_append_c (out, '\n');
+              break;
+            case 2:
+              g_string_append (out, "G2 X");
+              append_decimal (out, x, 3);
+              g_string_append (out, " Y");
+              append_decimal (out, y, 3);
+              g_string_append (out, " I-.5 J.5 E.0123\n");
+              break;
+            case 3:
+              g_string_append (out, ";TYPE:Perimeter\n;WIDTH:0.449999\n");
+              break;
+            case 4:
+              /* Out of a 220 mm volume now and then. */
+              g_string_append_printf (out, "G1 X%u Y-%u.5 Z%u E.1\n", 200 + (guint) (r % 40), (guint) (r >> 8) % 3, (guint) (r >> 20) % 300);
+              break;
+            default:
+              g_string_append (out, "G1 X");
+              append_decimal (out, x, 3);
+              g_string_append (out, " Y");
+              append_decimal (out, y, 3);
+              g_string_append (out, " E");
+              append_decimal (out, (gint64) (r >> 48) % 30000 - 1000, 5);
+              g_string_append_c (out, '\n');
+              break;
+            }
+        }
+    }
+  g_string_append (out, "M104 S0\nM140 S0\nM84\n");
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_paths_sliced (void)
+{
+  static const gsize chunks[] = { 0, 4093, 65536, 1024 * 1024 };
+  DroverGcodeLimits ender = ENDER_LIMITS;
+  /* Over five blocks of the threaded stream. */
+  g_autofree char *text = make_sliced_file (3 * 1024 * 1024);
+  gsize length = strlen (text);
+  g_autofree char *json = NULL;
+  g_autoptr(DroverGcodeReport) report = NULL;
+
+  g_free (assert_all_paths_agree (text, length, NULL, chunks, G_N_ELEMENTS (chunks)));
+  json = assert_all_paths_agree (text, length, &ender, chunks, G_N_ELEMENTS (chunks));
+
+  /* And what it says is what it should say. */
+  report = scan_in_chunks (text, length, &ender, 0);
+  g_assert_cmpint (report->verdict, ==, DROVER_GCODE_VERDICT_GCODE);
+  g_assert_true (report->bounds_valid);
+  g_assert_cmpuint (report->layers, >, 100);
+  g_assert_nonnull (find_finding (report, DROVER_GCODE_FINDING_OUT_OF_VOLUME, "G1 X2"));
+  assert_findings_valid (report);
+}
+
+/* Lines the fast paths must leave to the byte by byte one, or read just
+ * as it does. */
+static const char odd_lines[] =
+  "\xef\xbb\xbfG1 X1 Y2\n"
+  "G1 X10 Y10 E1\r\n"
+  "G1 X11 Y11 E1\rG1 X12 E.5\r"
+  "G1\tX13 Y13 E1\n"
+  "G1  X14   Y14  E1  \n"
+  "G1 X15 Y15 E1 ; comment\n"
+  "G1 X16 Y16 E1*71\n"
+  "N7 G1 X17 Y17 E1*33\n"
+  "G1 X18 (paren) Y18 E1\n"
+  "g1 x19 y19 e1\n"
+  "G01 X20 Y20 E1\n"
+  "G0 X21 Y21\n"
+  "G1 X22 X-23 Y23 E1\n"
+  "G1 X+24 Y-.5 E-0\n"
+  "G1 X25. Y.25 E0.\n"
+  "G1 X. Y26 E1\n"
+  "G1 X1.2.3 Y27 E1\n"
+  "G1 X- Y28 E1\n"
+  "G1 X--5 Y29 E1\n"
+  "G1 X5- Y30 E1\n"
+  "G1 X12345678 Y123456789 E1234567.89\n"
+  "G1 X0.00000001 Y99999999 E.12345678\n"
+  "G1 X123456789012345678901 Y1 E1\n"
+  "G1 X0x1F Y31 E1\n"
+  "G1 Xinf Y32 E1\n"
+  "G1 X1e3 Y33 E1\n"
+  "G1X34Y34E1\n"
+  "G1 X35 Y35 E1 F\n"
+  "G1 X36 Y36 E1 F1200.5.5\n"
+  "G1 X37 Y37 E1 S100 T0\n"
+  "G1 X\xc3\xa9 Y38 E1\n"
+  "G1 X39 Y39 E1 \xff\n"
+  "G1 X40 Y40\x01 E1\n"
+  "G1 X41 Y41 E1\0 X500\n"
+  "G1.5 X42\n"
+  "G10 X43\n"
+  "G1 Z.2 X44 Y44 E1 Z.4\n"
+  "G1 X45 Y45 E1 I1 J1 R1\n"
+  "G2 X46 Y46 I1 J1 E1\n"
+  "G3 X47 Y47 R5 E1\n"
+  "G91\nG1 X1 Y1 Z1 E1\nG90\n"
+  "G92 X10 Y10 E0\nG1 X48 Y48 E1\nG28 X\n"
+  "M82\nG1 X49 Y49 E5\nG1 X50 Y50 E4\nM83\n"
+  "G1 X51 Y51 E1                                                               \n"
+  "G1 X52 Y52 E1 ;                                                                      long\n"
+  "G1 X53 Y53 E1";
+
+static void
+test_paths_odd_lines (void)
+{
+  static const gsize chunks[] = { 0, 1, 2, 3, 7, 64, 79, 80, 81 };
+  DroverGcodeLimits ender = ENDER_LIMITS;
+  gsize length = sizeof odd_lines - 1;
+  g_autofree char *expected = NULL;
+
+  g_free (assert_all_paths_agree (odd_lines, length, NULL, chunks, G_N_ELEMENTS (chunks)));
+  expected = assert_all_paths_agree (odd_lines, length, &ender, chunks, G_N_ELEMENTS (chunks));
+
+  /* Split in two at every byte. */
+  for (guint i = 0; i < G_N_ELEMENTS (simd_levels); i++)
+    {
+      g_setenv ("DROVER_GCODE_SCAN_SIMD", simd_levels[i], TRUE);
+      for (gsize split = 0; split <= length; split++)
+        {
+          g_autoptr(DroverGcodeScan) scan = drover_gcode_scan_new (&ender);
+          g_autofree char *json = NULL;
+          g_autofree char *how = NULL;
+
+          drover_gcode_scan_feed (scan, (const guint8 *) odd_lines, split);
+          drover_gcode_scan_feed (scan, (const guint8 *) odd_lines + split, length - split);
+          json = json_and_free (drover_gcode_scan_finish (scan));
+          how = g_strdup_printf ("%s, split at %zu", simd_levels[i], split);
+          assert_same_report (json, expected, how);
+        }
+    }
+  g_unsetenv ("DROVER_GCODE_SCAN_SIMD");
+}
+
+/* Every byte in every part of a move: the fast paths classify the bytes of
+ * a line all at once, and each must be read as the byte by byte path
+ * reads it. */
+static void
+test_paths_every_byte (void)
+{
+  static const char * const shapes[][2] = {
+    { "", "G1 X1 Y2\n" },
+    { "G", " X1\n" },
+    { "G1", "X1 Y2\n" },
+    { "G1 ", "1 Y2\n" },
+    { "G1 X", " Y2\n" },
+    { "G1 X1", "5 Y2 E.5\n" },
+    { "G1 X-", "5\n" },
+    { "G1 X1.", "5 E1\n" },
+    { "G1 X1 Y2", "\n" },
+    { "G1 X1 Y2 ", "\n" },
+    { "G1 E.5 F", "00\n" },
+    { "G0 Z", ".2 X12345678\n" },
+  };
+  static const gsize chunks[] = { 0, 7 };
+  DroverGcodeLimits ender = ENDER_LIMITS;
+  g_autoptr(GString) text = g_string_new ("G28\nG90\nM82\n");
+
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      for (guint c = 0; c < 256; c++)
+        {
+          g_string_append (text, shapes[i][0]);
+          g_string_append_c (text, (char) c);
+          g_string_append (text, shapes[i][1]);
+        }
+    }
+
+  g_free (assert_all_paths_agree (text->str, text->len, &ender, chunks, G_N_ELEMENTS (chunks)));
+}
+
+/* The threaded stream reads blocks of 512 KiB: what a block starts or ends
+ * with must not matter. @shift moves everything over the boundaries. */
+static char *
+make_block_file (gsize shift)
+{
+  const gsize block = 512 * 1024;
+  GString *out = g_string_new (NULL);
+  guint n = 0;
+
+  for (gsize i = 0; i < shift; i++)
+    g_string_append_c (out, ';');
+  g_string_append_c (out, '\n');
+
+  /* Moves, then lines ending with "\r\n" across the first boundary. */
+  for (; out->len < block - 2000; n++)
+    g_string_append_printf (out, "G1 X%u.%u Y%u E.%u\n", n % 200, n % 1000, (n * 7) % 200, n % 97);
+  for (; out->len < block + 2000; n++)
+    g_string_append_printf (out, "G1 X%u Y%u E.5\r\n", n % 200, n % 150);
+  /* A line of 100 KB across the second boundary. */
+  for (; out->len < 2 * block - 50000; n++)
+    g_string_append_printf (out, "G1 X%u E.1\n", n % 200);
+  g_string_append (out, "M104 S200 ;");
+  while (out->len < 2 * block + 50000)
+    g_string_append_c (out, 'x');
+  g_string_append (out, " S400\n");
+  /* Over a block with only "\r": no "\n" at all in the fourth block. */
+  for (; out->len < 3 * block - 1000; n++)
+    g_string_append_printf (out, "G1 Y%u E.2\n", n % 200);
+  for (; out->len < 4 * block + 1000; n++)
+    g_string_append_printf (out, "G1 X%u Y%u E.25\r", n % 180, n % 190);
+  /* A block with a single "\n", in a comment. */
+  g_string_append (out, "\n;");
+  while (out->len < 5 * block + 3000)
+    g_string_append (out, "G1 X1\r");
+  g_string_append (out, "\n");
+  /* More lines than records a block holds: six bytes each. */
+  for (; out->len < 6 * block + 200000; n++)
+    g_string_append_printf (out, "G1 X%u\n", n % 10);
+  g_string_append (out, "M500\nG1 X1 Y1 E1");
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+test_paths_blocks (void)
+{
+  static const gsize chunks[] = { 0 };
+  DroverGcodeLimits ender = ENDER_LIMITS;
+
+  for (gsize shift = 0; shift < 4; shift++)
+    {
+      g_autofree char *text = make_block_file (shift * 3);
+      g_autofree char *json = assert_all_paths_agree (text, strlen (text), &ender, chunks, G_N_ELEMENTS (chunks));
+
+      assert_contains (json, "\"huge-line\"");
+      assert_contains (json, "\"eeprom\"");
+    }
+}
+
+/* A stream that gives its bytes a block at a time, as a file does, and
+ * then fails or cancels: the threads stop, and the error comes out. */
+G_DECLARE_FINAL_TYPE (FlakyStream, flaky_stream, FLAKY, STREAM, GInputStream)
+
+struct _FlakyStream
+{
+  GInputStream  parent_instance;
+  const char   *data;
+  gsize         length;
+  gsize         offset;
+  guint         reads;
+  guint         fail_at;        /* the read that fails, from 1; 0 for none */
+  GCancellable *cancel_at;      /* cancelled by the read fail_at */
+};
+
+G_DEFINE_TYPE (FlakyStream, flaky_stream, G_TYPE_INPUT_STREAM)
+
+static gssize
+flaky_stream_read (GInputStream  *stream,
+                   void          *buffer,
+                   gsize          count,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  FlakyStream *self = (FlakyStream *) stream;
+  gsize n = MIN (count, self->length - self->offset);
+
+  if (++self->reads == self->fail_at)
+    {
+      if (self->cancel_at != NULL)
+        {
+          g_cancellable_cancel (self->cancel_at);
+        }
+      else
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The disk caught fire");
+          return -1;
+        }
+    }
+  memcpy (buffer, self->data + self->offset, n);
+  self->offset += n;
+
+  return n;
+}
+
+static void
+flaky_stream_class_init (FlakyStreamClass *klass)
+{
+  G_INPUT_STREAM_CLASS (klass)->read_fn = flaky_stream_read;
+}
+
+static void
+flaky_stream_init (FlakyStream *self)
+{
+}
+
+static guint
+count_threads (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint count = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    count++;
+
+  return count;
+}
+
+static void
+test_stream_threads_stop (void)
+{
+  g_autofree char *text = make_sliced_file (4 * 1024 * 1024);
+  guint threads_before = count_threads ();
+
+  g_setenv ("DROVER_GCODE_SCAN_THREADS", "2", TRUE);
+  for (guint fail_at = 1; fail_at <= 6; fail_at++)
+    {
+      for (guint cancel = 0; cancel <= 1; cancel++)
+        {
+          g_autoptr(FlakyStream) stream = g_object_new (flaky_stream_get_type (), NULL);
+          g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+          g_autoptr(DroverGcodeReport) report = NULL;
+          g_autoptr(GError) error = NULL;
+
+          stream->data = text;
+          stream->length = strlen (text);
+          stream->fail_at = fail_at;
+          stream->cancel_at = cancel ? cancellable : NULL;
+          report = drover_gcode_scan_stream (G_INPUT_STREAM (stream), NULL, cancellable, &error);
+          g_assert_null (report);
+          if (cancel)
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          else
+            g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+          /* Nothing is read after the failure. */
+          g_assert_cmpuint (stream->reads, ==, fail_at);
+        }
+    }
+
+  /* And read to the end, the same report as in one thread. */
+  {
+    g_autoptr(FlakyStream) stream = g_object_new (flaky_stream_get_type (), NULL);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *json = NULL;
+    g_autofree char *expected = NULL;
+
+    stream->data = text;
+    stream->length = strlen (text);
+    json = json_and_free (drover_gcode_scan_stream (G_INPUT_STREAM (stream), NULL, NULL, &error));
+    g_assert_no_error (error);
+    expected = scan_json (text, strlen (text), NULL, 0);
+    g_assert_cmpstr (json, ==, expected);
+  }
+  g_unsetenv ("DROVER_GCODE_SCAN_THREADS");
+
+  /* Every thread was joined. */
+  if (threads_before > 0)
+    g_assert_cmpuint (count_threads (), ==, threads_before);
 }
 
 static void
@@ -1071,7 +1645,14 @@ main (int   argc,
   g_test_add_func ("/gcode-scan/line-numbers", test_line_numbers);
   g_test_add_func ("/gcode-scan/hidden-commands", test_hidden_commands);
   g_test_add_func ("/gcode-scan/json", test_json);
+  g_test_add_func ("/gcode-scan/json-exponents", test_json_exponents);
+  g_test_add_func ("/gcode-scan/arc-offset-too-long", test_arc_offset_too_long);
   g_test_add_func ("/gcode-scan/stream", test_stream);
+  g_test_add_func ("/gcode-scan/paths/sliced", test_paths_sliced);
+  g_test_add_func ("/gcode-scan/paths/odd-lines", test_paths_odd_lines);
+  g_test_add_func ("/gcode-scan/paths/every-byte", test_paths_every_byte);
+  g_test_add_func ("/gcode-scan/paths/blocks", test_paths_blocks);
+  g_test_add_func ("/gcode-scan/stream-threads-stop", test_stream_threads_stop);
   g_test_add_func ("/gcode-scan/file-async", test_file_async);
   g_test_add_func ("/gcode-scan/droverctl", test_droverctl);
 

@@ -65,6 +65,7 @@ assert_load_fails (const char *text,
   g_assert_nonnull (error);
   if (strstr (error->message, expected) == NULL)
     g_error ("“%s” does not say “%s”", error->message, expected);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
 }
 
 static void
@@ -111,6 +112,14 @@ test_inventory_load_errors (void)
   assert_load_fails ("[printer p-1]\nconnector=native\n", "needs a broker");
   assert_load_fails ("[printer p-1]\nconnector=bambu\nuri=ssl://a:8883\n", "serial or device id is missing");
   assert_load_fails ("[printer p-1]\nconnector=octoprint\nuri=tcp://a:1883\nbase-topic=octo/x\n",
+                     "serial or device id is missing");
+  /* Found by fuzz-inventory: a group name need not be UTF-8; the message must be. */
+  assert_load_fails ("[printer p-\xc6\xc6]\nconnector=native\nbroker=x\n", "needs an id");
+  assert_load_fails ("[broker f\xff]\nuri=tcp://a:1883\nverify-host-name=maybe\n", "verify-host-name must be true or false");
+  assert_load_fails ("[broker farm]\nuri=tcp://a:1883\nconne\xff]ctor=native\n", "Invalid key name");
+  /* Found by fuzz-inventory: its one "/" began and ended "octoPrint/", and
+   * the instance between them was -1 bytes long. */
+  assert_load_fails ("[printer o-1]\nconnector=octoprint\nuri=tcp://a:1883\nbase-topic=octoPrint/\n",
                      "serial or device id is missing");
 }
 
@@ -257,6 +266,22 @@ test_inventory_round_trip (void)
   g_assert_null (strstr (once, "api-key"));
   g_assert_null (strstr (once, "0123456789ABCDEF"));
   g_assert_nonnull (strstr (once, "http=http://127.0.0.1:5000"));
+
+  /* Found by fuzz-inventory: a hand-edited file may hold a key twice, or a
+   * group twice; GKeyFile keeps both and removed only the last. */
+  {
+    static const char twice[] =
+      "[printer x1c]\nconnector=bambu\nuri=ssl://192.168.1.20:8883\nserial=01S00A000000001\n"
+      "access-code=11111111\naccess-code=22222222\n"
+      "[printer octo]\nconnector=octoprint\nuri=tcp://a:1883\napi-key=AAAA\n"
+      "[printer octo]\napi-key=BBBB\napi-key[de]=CCCC\n";
+    g_autoptr(DroverInventory) doubled = load (twice);
+    g_autofree char *saved = drover_inventory_to_data (doubled, NULL);
+
+    g_assert_null (strstr (saved, "access-code"));
+    g_assert_null (strstr (saved, "api-key"));
+    g_assert_nonnull (strstr (saved, "serial=01S00A000000001\n"));
+  }
 
   /* A new printer with its access code: the code is not written. */
   printer->name = g_strdup ("P1S");
@@ -426,6 +451,8 @@ test_inventory_csv_errors (void)
                        "Line 4 has 5 fields");
   assert_import_fails ("id,connector,broker\np-1,native,farm\np-2,native,f\xff\n", "Line 3 is not UTF-8 text");
   assert_import_fails ("id,connector,broker\np-1,bambu,farm\n", "Line 2: Printer “p-1”: its instance, base topic, serial");
+  assert_import_fails ("id,connector,broker,base-topic\np-1,octoprint,farm,octoPrint/\n",
+                       "Line 2: Printer “p-1”: its instance, base topic, serial");
 }
 
 static void

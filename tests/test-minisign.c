@@ -1256,6 +1256,43 @@ test_manifest_time (void)
   g_assert_nonnull (strstr (error->message, "expired"));
 }
 
+/* Found by fuzz-manifest: json-glib turns a lone "\ude00x" into bytes
+ * that are not UTF-8, and "%Y" wrote years before 1000 with fewer than four
+ * digits, which the parser does not read back. */
+static void
+test_manifest_fuzzed (void)
+{
+  const char *refused[] = {
+    VALID_HEAD VALID_PRINTERS VALID_TIMES ",\"max_\\ude00x\":1}",
+    VALID_HEAD VALID_PRINTERS "\"not_before\":\"2026\\ude00x\",\"not_after\":\"2026-11-26T10:00:00Z\"}",
+    VALID_HEAD "\"printers\":[\"farm/p-\\ude00x\"]," VALID_TIMES "}",
+  };
+  g_autoptr(DroverManifest) early = NULL;
+  g_autoptr(DroverManifest) again = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(DroverManifest) manifest = drover_manifest_parse (refused[i], &error);
+
+      g_assert_null (manifest);
+      g_assert_error (error, DROVER_MANIFEST_ERROR, DROVER_MANIFEST_ERROR_FIELD);
+      g_assert_true (g_utf8_validate (error->message, -1, NULL));
+      g_clear_error (&error);
+    }
+
+  early = drover_manifest_parse (VALID_HEAD VALID_PRINTERS
+                                 "\"not_before\":\"0999-01-01T00:00:00Z\",\"not_after\":\"2026-11-26T10:00:00Z\"}",
+                                 &error);
+  g_assert_no_error (error);
+  text = drover_manifest_to_string (early);
+  g_assert_nonnull (strstr (text, "\"not_before\":\"0999-01-01T00:00:00Z\""));
+  again = drover_manifest_parse (text, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (again->not_before, ==, early->not_before);
+}
+
 /* ------------------------------------------------------------------ */
 /* The trust store */
 
@@ -2018,6 +2055,7 @@ main (int   argc,
   g_test_add_func ("/manifest/roundtrip", test_manifest_roundtrip);
   g_test_add_func ("/manifest/malformed", test_manifest_malformed);
   g_test_add_func ("/manifest/time", test_manifest_time);
+  g_test_add_func ("/manifest/fuzzed", test_manifest_fuzzed);
   g_test_add_func ("/trust-store/roundtrip", test_trust_store_roundtrip);
   g_test_add_func ("/trust-store/invalid", test_trust_store_invalid);
   g_test_add_func ("/droverctl/keygen", test_droverctl_keygen);

@@ -254,7 +254,8 @@ native_optional_string (JsonObject  *object,
     case DROVER_MEMBER_NULL:
       return TRUE;
     case DROVER_MEMBER_VALUE:
-      *value = g_strdup (text);
+      /* "" names nothing, as in the other dialects. */
+      *value = text[0] != '\0' ? g_strdup (text) : NULL;
       return TRUE;
     case DROVER_MEMBER_WRONG_TYPE:
     default:

@@ -1619,7 +1619,7 @@ parse_sd_listing (const char *reply)
           if (words[0] != NULL && *words[0] != '\0' && g_utf8_validate (words[0], -1, NULL))
             g_ptr_array_add (event->files,
                              drover_file_info_new (words[0],
-                                                   words[1] != NULL ? g_ascii_strtoll (words[1], NULL, 10) : -1,
+                                                   words[1] != NULL ? MAX (g_ascii_strtoll (words[1], NULL, 10), -1) : -1,
                                                    -1, NULL));
         }
     }
@@ -1862,7 +1862,7 @@ ignore_reply_cb (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autofree char *reply = drover_serial_stream_send_command_finish (DROVER_SERIAL_STREAM (source), result, NULL);
+  g_free (drover_serial_stream_send_command_finish (DROVER_SERIAL_STREAM (source), result, NULL));
 }
 
 static void

@@ -397,8 +397,11 @@ parse_broker (GKeyFile    *key_file,
       entry->verify_host_name = g_key_file_get_boolean (key_file, group, "verify-host-name", &local_error);
       if (local_error != NULL)
         {
+          /* The group name is not checked yet: it may not be UTF-8. */
+          g_autofree char *name = g_utf8_make_valid (entry->name, -1);
+
           g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
-                       _("Broker “%s”: verify-host-name must be true or false."), entry->name);
+                       _("Broker “%s”: verify-host-name must be true or false."), name);
           return NULL;
         }
     }
@@ -415,10 +418,13 @@ check_printer_fields (const DroverPrinterEntry  *entry,
 {
   if (!valid_name (entry->id) || entry->connector >= G_N_ELEMENTS (connector_names))
     {
+      /* A group name of the file: it may not be UTF-8. */
+      g_autofree char *id = g_utf8_make_valid (entry->id != NULL ? entry->id : "", -1);
+
       g_set_error (error, DROVER_INVENTORY_ERROR, DROVER_INVENTORY_ERROR_INVALID,
                    _("Printer “%s” needs an id without “/”, “+”, “#”, “[” or “]”, and a connector: "
                      "native, moonraker, octoprint, bambu, anycubic or serial."),
-                   entry->id != NULL ? entry->id : "");
+                   id);
       return FALSE;
     }
 
@@ -470,7 +476,9 @@ parse_printer (GKeyFile    *key_file,
     case DROVER_CONNECTOR_OCTOPRINT:
       /* base-topic=octoPrint/<instance>/ */
       base_topic = get_string (key_file, group, "base-topic");
-      if (base_topic != NULL && g_str_has_prefix (base_topic, "octoPrint/") && g_str_has_suffix (base_topic, "/"))
+      /* "octoPrint/" alone: its one "/" both begins and ends it. */
+      if (base_topic != NULL && strlen (base_topic) > strlen ("octoPrint/") &&
+          g_str_has_prefix (base_topic, "octoPrint/") && g_str_has_suffix (base_topic, "/"))
         entry->key = g_strndup (base_topic + strlen ("octoPrint/"), strlen (base_topic) - strlen ("octoPrint/") - 1);
       else if (base_topic == NULL)
         entry->key = g_strdup (entry->id);
@@ -547,9 +555,16 @@ drover_inventory_load_from_data (const char  *data,
 {
   g_autoptr(DroverInventory) self = drover_inventory_new ();
   g_auto(GStrv) groups = NULL;
+  g_autoptr(GError) key_file_error = NULL;
 
-  if (!g_key_file_load_from_data (self->key_file, data, length, G_KEY_FILE_KEEP_COMMENTS, error))
-    return NULL;
+  if (!g_key_file_load_from_data (self->key_file, data, length, G_KEY_FILE_KEEP_COMMENTS, &key_file_error))
+    {
+      /* GKeyFile quotes a line it cannot read as it is, UTF-8 or not. */
+      g_autofree char *message = g_utf8_make_valid (key_file_error->message, -1);
+
+      g_set_error_literal (error, key_file_error->domain, key_file_error->code, message);
+      return NULL;
+    }
 
   groups = g_key_file_get_groups (self->key_file, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
@@ -1355,19 +1370,48 @@ char *
 drover_inventory_to_data (DroverInventory *self,
                           gsize           *length)
 {
+  static const char * const secrets[] = { "access-code", "api-key", "password" };
   g_auto(GStrv) groups = NULL;
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint kept = 0;
+  char *data;
 
   g_return_val_if_fail (self != NULL, NULL);
 
   groups = g_key_file_get_groups (self->key_file, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
-      g_key_file_remove_key (self->key_file, groups[i], "access-code", NULL);
-      g_key_file_remove_key (self->key_file, groups[i], "api-key", NULL);
-      g_key_file_remove_key (self->key_file, groups[i], "password", NULL);
+      for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+        g_key_file_remove_key (self->key_file, groups[i], secrets[s], NULL);
     }
 
-  return g_key_file_to_data (self->key_file, length, NULL);
+  /* A key that a hand-edited file holds twice GKeyFile keeps twice, and
+   * g_key_file_remove_key() removes only the last: no line of a secret
+   * goes out. */
+  text = g_key_file_to_data (self->key_file, NULL, NULL);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      gboolean secret = FALSE;
+
+      for (guint s = 0; s < G_N_ELEMENTS (secrets); s++)
+        {
+          gsize n = strlen (secrets[s]);
+
+          secret |= strncmp (lines[i], secrets[s], n) == 0 && (lines[i][n] == '=' || lines[i][n] == '[');
+        }
+      if (secret)
+        g_free (lines[i]);
+      else
+        lines[kept++] = lines[i];
+    }
+  lines[kept] = NULL;
+
+  data = g_strjoinv ("\n", lines);
+  if (length != NULL)
+    *length = strlen (data);
+  return data;
 }
 
 typedef struct

@@ -111,7 +111,12 @@ drover_manifest_format_time (gint64 unix_time)
   if (time == NULL)
     return g_strdup ("?");
 
-  return g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ");
+  /* Four digits of year, as ISO 8601 wants: "%Y" writes year 999 as
+   * "999", which g_date_time_new_from_iso8601() does not read back. */
+  return g_strdup_printf ("%04d-%02d-%02dT%02d:%02d:%02dZ",
+                          g_date_time_get_year (time), g_date_time_get_month (time),
+                          g_date_time_get_day_of_month (time), g_date_time_get_hour (time),
+                          g_date_time_get_minute (time), g_date_time_get_second (time));
 }
 
 static char *
@@ -267,8 +272,13 @@ parse_time (JsonObject  *object,
   text = json_node_get_string (node);
   time = g_date_time_new_from_iso8601 (text, NULL);
   if (time == NULL || g_date_time_get_utc_offset (time) != 0)
-    return field_error (error, _("“%s” must be an ISO 8601 time in UTC, as 2026-11-25T10:00:00Z, not “%s”"),
-                        member, text);
+    {
+      /* json-glib turns a lone "\udc00" into bytes that are not UTF-8. */
+      g_autofree char *shown = g_utf8_make_valid (text, -1);
+
+      return field_error (error, _("“%s” must be an ISO 8601 time in UTC, as 2026-11-25T10:00:00Z, not “%s”"),
+                          member, shown);
+    }
 
   *value = g_date_time_to_unix (time);
   return TRUE;
@@ -329,7 +339,7 @@ parse_printers (JsonObject      *object,
         return field_error (error, _("“printers” must hold printer ids in quotes; entry %u is not a string"), i + 1);
 
       id = json_node_get_string (element);
-      if (id[0] == '\0' || strlen (id) > PRINTER_ID_MAX || !is_printable (id))
+      if (id[0] == '\0' || strlen (id) > PRINTER_ID_MAX || !is_printable (id) || !g_utf8_validate (id, -1, NULL))
         return field_error (error, _("“printers” entry %u is not a printer id: empty, too long or with control characters"),
                             i + 1);
 
@@ -476,7 +486,9 @@ drover_manifest_parse (const char  *trusted_comment,
        * refuse it instead. */
       if (!known)
         {
-          field_error (error, _("“%s” is not a member of a version 1 manifest"), (const char *) l->data);
+          g_autofree char *shown = g_utf8_make_valid (l->data, -1);
+
+          field_error (error, _("“%s” is not a member of a version 1 manifest"), shown);
           return NULL;
         }
     }

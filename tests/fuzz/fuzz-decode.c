@@ -10,7 +10,7 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined … fuzz-decode.c …
  *   mkdir -p /tmp/fuzz-corpus && ./fuzz-decode /tmp/fuzz-corpus tests/fuzz/corpus/native …
  * Without (define DROVER_FUZZ_STANDALONE): a main that runs each file named
- * on the command line once, to replay the corpus or a crash.
+ * on the command line once, to replay the corpus or a crash (fuzz-common.h).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -23,8 +23,7 @@
 
 #include "drover-decode.h"
 
-int LLVMFuzzerTestOneInput (const uint8_t *data,
-                            size_t         size);
+#include "fuzz-common.h"
 
 static const DroverDecodeFunc decoders[] = {
   drover_decode_native,
@@ -37,8 +36,7 @@ static const DroverDecodeFunc decoders[] = {
 static void
 check_text (const char *text)
 {
-  if (text != NULL && (*text == '\0' || !g_utf8_validate (text, -1, NULL)))
-    abort ();
+  FUZZ_CHECK (text == NULL || (*text != '\0' && g_utf8_validate (text, -1, NULL)));
 }
 
 static void
@@ -46,8 +44,7 @@ check_temperature (DroverUpdate       *update,
                    DroverUpdateFields  field,
                    double              celsius)
 {
-  if ((update->fields & field) != 0 && !(celsius >= -50.0 && celsius <= 1000.0))
-    abort ();
+  FUZZ_CHECK ((update->fields & field) == 0 || (celsius >= -50.0 && celsius <= 1000.0));
 }
 
 static void
@@ -57,15 +54,13 @@ check_result (DroverDecodeStatus  status,
 {
   if (status != DROVER_DECODE_OK)
     {
-      if (key != NULL || update->fields != 0 ||
-          update->current_file != NULL || update->error_text != NULL || update->events != NULL)
-        abort ();
+      FUZZ_CHECK (key == NULL && update->fields == 0 &&
+                  update->current_file == NULL && update->error_text == NULL && update->events == NULL);
       return;
     }
 
-  if (key == NULL || *key == '\0' || !g_utf8_validate (key, -1, NULL) ||
-      strpbrk (key, "/+#") != NULL || (update->fields == 0 && (update->events == NULL || update->events->len == 0)))
-    abort ();
+  FUZZ_CHECK (key != NULL && *key != '\0' && g_utf8_validate (key, -1, NULL) && strpbrk (key, "/+#") == NULL);
+  FUZZ_CHECK (update->fields != 0 || (update->events != NULL && update->events->len > 0));
 
   /* Events carry text from the wire: valid UTF-8, never empty names. */
   for (guint i = 0; update->events != NULL && i < update->events->len; i++)
@@ -84,18 +79,13 @@ check_result (DroverDecodeStatus  status,
   check_temperature (update, DROVER_UPDATE_BED_TEMPERATURE, update->bed_temperature);
   check_temperature (update, DROVER_UPDATE_BED_TARGET, update->bed_target);
 
-  if ((update->fields & DROVER_UPDATE_PROGRESS) != 0 &&
-      !(update->progress >= 0.0 && update->progress <= 1.0))
-    abort ();
-  if ((update->fields & DROVER_UPDATE_TIME_LEFT) != 0 && update->time_left < -1)
-    abort ();
-  if ((update->fields & DROVER_UPDATE_STATE) != 0 &&
-      ((int) update->state < 0 || (int) update->state >= DROVER_PRINTER_STATE_LAST))
-    abort ();
-  if ((update->fields & DROVER_UPDATE_CURRENT_FILE) == 0 && update->current_file != NULL)
-    abort ();
-  if ((update->fields & DROVER_UPDATE_ERROR_TEXT) == 0 && update->error_text != NULL)
-    abort ();
+  FUZZ_CHECK ((update->fields & DROVER_UPDATE_PROGRESS) == 0 ||
+              (update->progress >= 0.0 && update->progress <= 1.0));
+  FUZZ_CHECK ((update->fields & DROVER_UPDATE_TIME_LEFT) == 0 || update->time_left >= -1);
+  FUZZ_CHECK ((update->fields & DROVER_UPDATE_STATE) == 0 ||
+              ((int) update->state >= 0 && (int) update->state < DROVER_PRINTER_STATE_LAST));
+  FUZZ_CHECK ((update->fields & DROVER_UPDATE_CURRENT_FILE) != 0 || update->current_file == NULL);
+  FUZZ_CHECK ((update->fields & DROVER_UPDATE_ERROR_TEXT) != 0 || update->error_text == NULL);
 
   check_text (update->current_file);
   check_text (update->error_text);
@@ -133,26 +123,3 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   return 0;
 }
-
-#ifdef DROVER_FUZZ_STANDALONE
-int
-main (int   argc,
-      char *argv[])
-{
-  for (int i = 1; i < argc; i++)
-    {
-      g_autofree char *contents = NULL;
-      gsize size = 0;
-      g_autoptr(GError) error = NULL;
-
-      if (!g_file_get_contents (argv[i], &contents, &size, &error))
-        {
-          g_printerr ("%s\n", error->message);
-          return 1;
-        }
-      LLVMFuzzerTestOneInput ((const uint8_t *) contents, size);
-    }
-
-  return 0;
-}
-#endif
