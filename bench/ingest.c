@@ -6,7 +6,10 @@
  * Drover's core alone (Paho link, decoders, per-frame coalescing, applied
  * to a DroverFleet). Prints messages/s for each, the ratio, and the
  * latency from the printer's publish (the `ts` in native state messages)
- * to the update being applied. Figures, never pass/fail.
+ * to the update being applied. Then the same through a two-node RabbitMQ
+ * cluster (when rabbitmq-server is installed): drover-sim publishes through
+ * one node, mosquitto_sub and Drover listen on the other. Figures, never
+ * pass/fail.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -20,12 +23,14 @@
 
 #include "drover-core.h"
 #include "drover-test-broker.h"
+#include "drover-test-rabbitmq.h"
 
 static int opt_printers = 1000;
 static int opt_tick_ms = 10;
 static int opt_burst = 1;
 static double opt_seconds = 8.0;
 static char *opt_mix;
+static gboolean opt_no_cluster;
 
 static const GOptionEntry entries[] = {
   { "printers", 'n', 0, G_OPTION_ARG_INT, &opt_printers, "Simulated printers (default 1000)", "N" },
@@ -33,6 +38,7 @@ static const GOptionEntry entries[] = {
   { "burst", 0, 0, G_OPTION_ARG_INT, &opt_burst, "drover-sim's --burst: reports per printer per tick (default 1)", "N" },
   { "seconds", 's', 0, G_OPTION_ARG_DOUBLE, &opt_seconds, "How long each listener listens (default 8)", "S" },
   { "mix", 0, 0, G_OPTION_ARG_STRING, &opt_mix, "drover-sim's --mix (default native=1,moonraker=1)", "LIST" },
+  { "no-cluster", 0, 0, G_OPTION_ARG_NONE, &opt_no_cluster, "Only mosquitto, not also a two-node RabbitMQ cluster", NULL },
   { NULL }
 };
 
@@ -177,14 +183,16 @@ run_mosquitto_sub (guint16 port)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *port_text = g_strdup_printf ("%u", port);
-  g_autofree char *count = g_strdup_printf ("%d", G_MAXINT);
+  /* Bounded even when nothing arrives: mosquitto_sub leaves after -W. */
+  g_autofree char *timeout = g_strdup_printf ("%d", (int)(opt_seconds + 0.999));
   g_autoptr(GSubprocess) sub = NULL;
   g_autoptr(GDataInputStream) out = NULL;
   guint64 lines = 0;
   gint64 deadline;
 
   sub = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
-                          "mosquitto_sub", "-h", "127.0.0.1", "-p", port_text, "-t", "#", "-F", "x", NULL);
+                          "mosquitto_sub", "-h", "127.0.0.1", "-p", port_text, "-t", "#", "-F", "x",
+                          "-W", timeout, NULL);
   if (sub == NULL)
     g_error ("mosquitto_sub: %s", error->message);
   out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sub));
@@ -207,18 +215,21 @@ run_mosquitto_sub (guint16 port)
   return lines;
 }
 
-int
-main (int   argc,
-      char *argv[])
+/* One broker (or cluster) under test: drover-sim publishes to @sim_uri,
+ * the listeners listen at @listen_port / @listen_uri. */
+static void
+measure (const char *label,
+         const char *mqtt_version,
+         const char *sim_uri,
+         guint16     listen_port,
+         const char *listen_uri,
+         gboolean    replay)
 {
-  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
   g_autoptr(GError) error = NULL;
-  g_autoptr(DroverTestBroker) broker = NULL;
   g_autoptr(GSubprocess) sim = NULL;
   g_autoptr(DroverFleet) fleet = drover_fleet_new ();
   g_autoptr(DroverFarm) farm = NULL;
   g_autoptr(GArray) latencies = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autofree char *uri = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *inventory_path = NULL;
   g_autofree char *sim_path = drover_demo_farm_find_program ("drover-sim");
@@ -226,26 +237,13 @@ main (int   argc,
   g_autofree char *tick = NULL;
   g_autofree char *burst = NULL;
   DroverInventory *inventory;
+  GPtrArray *brokers;
   DroverTelemetryCounts before, after;
   Probe probe = { 0 };
   Watch watch = { &probe, latencies, FALSE };
   guint64 reference;
   double drover_rate, reference_rate;
 
-  g_option_context_set_summary (context, "Measure telemetry ingest: Drover's core against mosquitto_sub, on the same drover-sim load.");
-  g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
-    {
-      g_printerr ("ingest: %s\n", error->message);
-      return 2;
-    }
-  if (!drover_core_init (&error))
-    g_error ("%s", error->message);
-
-  broker = drover_test_broker_start ("max_connections -1\nmax_queued_messages 100000", &error);
-  if (broker == NULL)
-    g_error ("mosquitto: %s", error->message);
-  uri = drover_test_broker_dup_uri (broker);
   dir = g_dir_make_tmp ("drover-bench-XXXXXX", NULL);
   inventory_path = g_build_filename (dir, "farm.conf", NULL);
   printers = g_strdup_printf ("%d", opt_printers);
@@ -253,28 +251,38 @@ main (int   argc,
   burst = g_strdup_printf ("%d", opt_burst);
 
   sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDIN_PIPE, &error,
-                          sim_path, "--broker", uri, "--printers", printers, "--tick-ms", tick, "--burst", burst,
+                          sim_path, "--broker", sim_uri, "--mqtt-version", mqtt_version,
+                          "--printers", printers, "--tick-ms", tick, "--burst", burst,
                           "--mix", opt_mix != NULL ? opt_mix : "native=1,moonraker=1",
                           "--http-port", "-1", "--inventory", inventory_path, "--control", NULL);
   if (sim == NULL)
     g_error ("drover-sim: %s", error->message);
   for (guint i = 0; i < 3000 && !g_file_test (inventory_path, G_FILE_TEST_EXISTS); i++)
     g_usleep (10 * 1000);
+  if (!g_file_test (inventory_path, G_FILE_TEST_EXISTS))
+    g_error ("drover-sim wrote no inventory in 30 s: is the broker at %s up?", sim_uri);
   /* Let every printer connect and settle into its tick. */
   spin (MAX (2.0, opt_printers / 1000.0));
 
-  printf ("drover ingest benchmark: %d printers, tick %d ms, %d report(s) per printer per tick, %.0f s per listener, %s\n",
-          opt_printers, opt_tick_ms, opt_burst, opt_seconds, "native + moonraker");
+  printf ("\n%s\n", label);
 
   /* 1. The reference: mosquitto_sub alone. */
-  reference = run_mosquitto_sub (drover_test_broker_get_port (broker));
+  reference = run_mosquitto_sub (listen_port);
   reference_rate = reference / opt_seconds;
   printf ("mosquitto_sub alone       %10.0f messages/s\n", reference_rate);
 
-  /* 2. Drover's core alone, on the same load. */
+  /* 2. Drover's core alone, on the same load, listening where told. */
   inventory = drover_inventory_load (inventory_path, &error);
   if (inventory == NULL)
     g_error ("inventory: %s", error->message);
+  brokers = drover_inventory_get_brokers (inventory);
+  for (guint i = 0; i < brokers->len; i++)
+    {
+      DroverBrokerEntry *entry = g_ptr_array_index (brokers, i);
+
+      g_free (entry->uri);
+      entry->uri = g_strdup (listen_uri);
+    }
   farm = drover_farm_new (fleet, inventory);
   probe.telemetry = drover_farm_get_telemetry (farm);
   probe.n_printers = (guint)opt_printers;
@@ -300,7 +308,9 @@ main (int   argc,
       g_signal_connect (printer, "notify::last-seen", G_CALLBACK (last_seen_cb), &watch);
     }
 
-  spin (1.0);
+  /* Connected and subscribed (a 3.1.1 broker costs a second try) before
+   * the count starts. */
+  spin (3.0);
   drover_telemetry_get_counts (probe.telemetry, &before);
   watch.measuring = TRUE;
   spin (opt_seconds);
@@ -323,9 +333,9 @@ main (int   argc,
   /* 3. Drover's capacity without a broker: the recorded stream replayed
    * into decode and queue from two threads, applied once a frame. */
   drover_farm_stop (farm);
-  if (probe.recorded_topics->len > 0)
+  if (replay && probe.recorded_topics->len > 0)
     {
-      Replay replay = { &probe, MAX (1, 400000 / probe.recorded_topics->len) };
+      Replay job = { &probe, MAX (1, 400000 / probe.recorded_topics->len) };
       GThread *threads[2];
       gint64 start = g_get_monotonic_time ();
       double seconds;
@@ -333,7 +343,7 @@ main (int   argc,
 
       drover_telemetry_get_counts (probe.telemetry, &before);
       for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
-        threads[i] = g_thread_new ("replay", replay_thread, &replay);
+        threads[i] = g_thread_new ("replay", replay_thread, &job);
       for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
         g_thread_join (threads[i]);
       drover_telemetry_flush (probe.telemetry);
@@ -358,6 +368,58 @@ main (int   argc,
   g_ptr_array_unref (probe.recorded_topics);
   g_ptr_array_unref (probe.recorded_payloads);
   g_mutex_clear (&probe.lock);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autoptr(GOptionContext) context = g_option_context_new (NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) broker = NULL;
+  g_autofree char *uri = NULL;
+
+  g_option_context_set_summary (context, "Measure telemetry ingest: Drover's core against mosquitto_sub, on the same "
+                                         "drover-sim load, through mosquitto and through a two-node RabbitMQ cluster.");
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      g_printerr ("ingest: %s\n", error->message);
+      return 2;
+    }
+  if (!drover_core_init (&error))
+    g_error ("%s", error->message);
+
+  printf ("drover ingest benchmark: %d printers, tick %d ms, %d report(s) per printer per tick, %.0f s per listener, %s\n",
+          opt_printers, opt_tick_ms, opt_burst, opt_seconds, opt_mix != NULL ? opt_mix : "native=1,moonraker=1");
+
+  broker = drover_test_broker_start ("max_connections -1\nmax_queued_messages 100000", &error);
+  if (broker == NULL)
+    g_error ("mosquitto: %s", error->message);
+  uri = drover_test_broker_dup_uri (broker);
+  measure ("mosquitto (one broker)", "5", uri, drover_test_broker_get_port (broker), uri, TRUE);
+  g_clear_pointer (&broker, drover_test_broker_free);
+
+  if (!opt_no_cluster)
+    {
+      g_autoptr(DroverTestCluster) cluster = NULL;
+      g_autofree char *publish_uri = NULL;
+      g_autofree char *listen_uri = NULL;
+      gint64 start = g_get_monotonic_time ();
+
+      cluster = drover_test_cluster_start (2, &error);
+      if (cluster == NULL)
+        {
+          printf ("\nRabbitMQ cluster: not measured (%s)\n", error->message);
+          return 0;
+        }
+      printf ("\n(two-node RabbitMQ cluster started in %.0f s)\n", (g_get_monotonic_time () - start) / 1e6);
+      publish_uri = drover_test_cluster_dup_uri (cluster, 0);
+      listen_uri = drover_test_cluster_dup_uri (cluster, 1);
+      /* RabbitMQ 3.10's MQTT plugin speaks 3.1.1 only. */
+      measure ("RabbitMQ cluster, 2 nodes (drover-sim publishes to node 0; mosquitto_sub and Drover listen on node 1)",
+               "3", publish_uri, drover_test_cluster_get_mqtt_port (cluster, 1), listen_uri, FALSE);
+    }
 
   return 0;
 }

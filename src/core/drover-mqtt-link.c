@@ -51,6 +51,7 @@ struct _DroverMqttLink
   char                  *tls_server_name;  /* checked by GIO before Paho connects */
   GCancellable          *preflight;
   int                    mqtt_version;    /* 5 or 4 (3.1.1) */
+  gboolean               version_known;   /* connected once with mqtt_version */
 
   GPtrArray             *filters;
   GArray                *filter_qos;
@@ -201,6 +202,7 @@ apply_state_change_cb (gpointer data)
       self->retry_delay = 0;
       self->n_connects++;
       self->round_start = self->node_index;
+      self->version_known = TRUE;
 
       if (g_strcmp0 (node, self->node) != 0)
         {
@@ -247,6 +249,23 @@ apply_state_change_cb (gpointer data)
           MQTTAsync_destroy (&self->client);
           start_connect (self);
           return G_SOURCE_REMOVE;
+        }
+
+      /* Some 3.1.1-only brokers (RabbitMQ's MQTT plugin) close the
+       * connection on an MQTT 5 CONNECT without a word, which looks like a
+       * broker that is not there: until a version has worked, each failed
+       * MQTT 5 try is followed by one in 3.1.1. */
+      if (!refused && self->mqtt_version == MQTTVERSION_5 && !self->version_known)
+        {
+          self->mqtt_version = MQTTVERSION_3_1_1;
+          MQTTAsync_destroy (&self->client);
+          start_connect (self);
+          return G_SOURCE_REMOVE;
+        }
+      if (!refused && self->mqtt_version == MQTTVERSION_3_1_1 && !self->version_known)
+        {
+          self->mqtt_version = MQTTVERSION_5;
+          MQTTAsync_destroy (&self->client);
         }
 
       if (refused)
