@@ -19,9 +19,11 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <MQTTAsync.h>
 #include <string.h>
 
+#include "drover-core.h"
 #include "drover-test-broker.h"
 #include "drover-test-rabbitmq.h"
 
@@ -659,6 +661,269 @@ test_cluster_kill_node (void)
   phase (NULL);
 }
 
+/* Drover on the cluster */
+
+typedef struct
+{
+  GSubprocess      *sim;
+  GDataInputStream *out;
+  GPtrArray        *lines;
+} Sim;
+
+static void
+sim_line_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Sim *sim = user_data;
+  char *line = g_data_input_stream_read_line_finish_utf8 (G_DATA_INPUT_STREAM (source), result, NULL, NULL);
+
+  if (line == NULL)
+    return;
+  g_ptr_array_add (sim->lines, line);
+  g_data_input_stream_read_line_async (sim->out, G_PRIORITY_DEFAULT, NULL, sim_line_cb, sim);
+}
+
+/* Runs the main context until @done, at most @seconds. */
+static gboolean
+spin_until (gboolean (*done) (gconstpointer a, gconstpointer b),
+            gconstpointer a,
+            gconstpointer b,
+            double        seconds)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64)(seconds * G_USEC_PER_SEC);
+
+  while (!done (a, b))
+    {
+      if (g_get_monotonic_time () > deadline)
+        return FALSE;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+
+  return TRUE;
+}
+
+static gboolean
+never (gconstpointer a,
+       gconstpointer b)
+{
+  return FALSE;
+}
+
+static gboolean
+line_starting (gconstpointer sim,
+               gconstpointer prefix)
+{
+  const Sim *s = sim;
+
+  for (guint i = 0; i < s->lines->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (s->lines, i), prefix))
+      return TRUE;
+
+  return FALSE;
+}
+
+static const char *
+find_line (Sim        *sim,
+           const char *prefix)
+{
+  g_assert_true (spin_until (line_starting, sim, prefix, 30));
+  for (guint i = 0; i < sim->lines->len; i++)
+    if (g_str_has_prefix (g_ptr_array_index (sim->lines, i), prefix))
+      return g_ptr_array_index (sim->lines, i);
+
+  g_assert_not_reached ();
+}
+
+static void
+sim_control (Sim        *sim,
+             const char *command)
+{
+  g_autofree char *line = g_strconcat (command, "\n", NULL);
+  GOutputStream *in = g_subprocess_get_stdin_pipe (sim->sim);
+
+  g_assert_true (g_output_stream_write_all (in, line, strlen (line), NULL, NULL, NULL));
+  g_assert_true (g_output_stream_flush (in, NULL, NULL));
+}
+
+static guint
+alerts_about (DroverAudit *audit,
+              const char  *subject,
+              guint       *n_printers)
+{
+  GListModel *alerts = drover_audit_get_alerts (audit);
+  guint n = 0;
+
+  for (guint i = 0; i < g_list_model_get_n_items (alerts); i++)
+    {
+      g_autoptr(DroverAlert) alert = g_list_model_get_item (alerts, i);
+
+      if (g_strcmp0 (drover_alert_get_subject (alert), subject) == 0)
+        {
+          n++;
+          if (n_printers != NULL)
+            *n_printers = drover_alert_get_n_printers (alert);
+        }
+    }
+
+  return n;
+}
+
+static gboolean
+alert_on_printers (gconstpointer audit,
+                   gconstpointer wanted)
+{
+  const char * const *w = wanted;
+  guint n_printers = 0;
+
+  return alerts_about ((DroverAudit *)audit, w[0], &n_printers) == 1 &&
+         n_printers >= (guint)g_ascii_strtoull (w[1], NULL, 10);
+}
+
+static gboolean
+on_node (gconstpointer link,
+         gconstpointer uri)
+{
+  return g_strcmp0 (drover_mqtt_link_get_node ((DroverMqttLink *)link), uri) == 0 &&
+         drover_mqtt_link_get_state ((DroverMqttLink *)link) == DROVER_LINK_STATE_CONNECTED;
+}
+
+static gboolean
+audit_is_ready (gconstpointer audit,
+                gconstpointer unused)
+{
+  return drover_audit_get_ready ((DroverAudit *)audit);
+}
+
+/* drover-sim's printers publish through node 0; Drover listens on node 1.
+ * An incident is raised; node 1 stops; Drover moves to node 0. The
+ * incident is not raised again, and a file planted while Drover moved is
+ * caught. */
+static void
+test_cluster_drover_fails_over (void)
+{
+  DroverTestCluster *c = get_cluster ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *inventory_path = NULL;
+  g_autofree char *ledger_path = NULL;
+  g_autofree char *node0 = NULL;
+  g_autofree char *node1 = NULL;
+  g_autofree char *command = NULL;
+  g_autoptr(DroverFleet) fleet = NULL;
+  g_autoptr(DroverFarm) farm = NULL;
+  g_autoptr(DroverAudit) audit = NULL;
+  g_autoptr(DroverLedger) ledger = NULL;
+  g_auto(GStrv) victims = NULL;
+  DroverInventory *inventory;
+  DroverMqttLink *link;
+  Sim sim = { 0 };
+  const char *incident[] = { "hacked_machine_readme.gcode", "3" };
+  const char *during[] = { "during-failover.gcode", "1" };
+  guint n_printers = 0;
+
+  if (c == NULL)
+    return;
+
+  phase ("drover-sim publishes through node 0");
+  node0 = drover_test_cluster_dup_uri (c, 0);
+  node1 = drover_test_cluster_dup_uri (c, 1);
+  dir = g_dir_make_tmp ("drover-cluster-farm-XXXXXX", &error);
+  g_assert_no_error (error);
+  inventory_path = g_build_filename (dir, "farm.conf", NULL);
+  sim.lines = g_ptr_array_new_with_free_func (g_free);
+  sim.sim = g_subprocess_new (G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error,
+                              g_getenv ("DROVER_SIM_BIN"), "--broker", node0, "--mqtt-version", "3",
+                              "--printers", "6", "--mix", "native=1", "--no-random-jobs", "--seed", "3",
+                              "--http-port", "-1", "--inventory", inventory_path, "--control", NULL);
+  g_assert_no_error (error);
+  sim.out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (sim.sim));
+  g_data_input_stream_read_line_async (sim.out, G_PRIORITY_DEFAULT, NULL, sim_line_cb, &sim);
+  find_line (&sim, "ready ");
+
+  phase ("Drover listens on node 1, then node 0");
+  {
+    g_autofree char *contents = NULL;
+    GPtrArray *brokers;
+
+    g_assert_true (g_file_get_contents (inventory_path, &contents, NULL, &error));
+    inventory = drover_inventory_load_from_data (contents, -1, &error);
+    g_assert_no_error (error);
+    brokers = drover_inventory_get_brokers (inventory);
+    g_assert_cmpuint (brokers->len, ==, 1);
+    g_free (((DroverBrokerEntry *)g_ptr_array_index (brokers, 0))->uri);
+    ((DroverBrokerEntry *)g_ptr_array_index (brokers, 0))->uri = g_strdup_printf ("%s, %s", node1, node0);
+  }
+  ledger_path = g_build_filename (dir, "ledger.sqlite", NULL);
+  ledger = drover_ledger_open (ledger_path, &error);
+  g_assert_no_error (error);
+  fleet = drover_fleet_new ();
+  farm = drover_farm_new (fleet, inventory);
+  audit = drover_audit_new (fleet);
+  drover_farm_set_audit (farm, audit);
+  drover_audit_set_ledger (audit, ledger);
+  g_assert_true (drover_farm_start (farm, &error));
+  g_assert_no_error (error);
+  link = g_ptr_array_index (drover_farm_get_links (farm), 0);
+  g_assert_true (spin_until (audit_is_ready, audit, NULL, 10));
+  g_assert_true (spin_until (on_node, link, node1, 30));
+  /* The printers' retained file lists never reach a wildcard subscription
+   * on RabbitMQ; their next report is what Drover knows them by. */
+  spin_until (never, NULL, NULL, 2.0);
+
+  phase ("the incident, through node 0 to Drover on node 1");
+  sim_control (&sim, "incident readme 3");
+  victims = g_strsplit (find_line (&sim, "incident "), " ", -1);
+  g_assert_true (spin_until (alert_on_printers, audit, incident, 30));
+
+  phase ("node 1 stops; a file is planted while Drover moves");
+  g_assert_true (drover_test_cluster_stop_node (c, 1, &error));
+  g_assert_no_error (error);
+  {
+    g_autoptr(DroverPrinter) first = g_list_model_get_item (G_LIST_MODEL (fleet), 0);
+
+    command = g_strdup_printf ("add-file %s during-failover.gcode", drover_printer_get_id (first));
+  }
+  sim_control (&sim, command);
+  g_assert_true (spin_until (on_node, link, node0, 60));
+  g_assert_nonnull (drover_mqtt_link_get_last_failover (link));
+
+  phase ("after the failover: caught once, nothing raised twice");
+  g_assert_true (spin_until (alert_on_printers, audit, during, 60));
+  spin_until (never, NULL, NULL, 3.0);
+  g_assert_cmpuint (alerts_about (audit, "hacked_machine_readme.gcode", &n_printers), ==, 1);
+  g_assert_cmpuint (n_printers, ==, 3);
+  g_assert_cmpuint (alerts_about (audit, "during-failover.gcode", NULL), ==, 1);
+
+  phase ("node 1 comes back");
+  g_assert_true (drover_test_cluster_start_node (c, 1, &error));
+  g_assert_no_error (error);
+  phase (NULL);
+
+  drover_farm_stop (farm);
+  drover_farm_set_audit (farm, NULL);
+  sim_control (&sim, "quit");
+  g_subprocess_wait (sim.sim, NULL, NULL);
+  g_clear_object (&sim.out);
+  g_clear_object (&sim.sim);
+  g_ptr_array_unref (sim.lines);
+  g_clear_object (&farm);
+  g_clear_object (&audit);
+  g_clear_object (&ledger);
+  {
+    static const char * const names[] = { "farm.conf", "ledger.sqlite", "ledger.sqlite-wal", "ledger.sqlite-shm" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+      {
+        g_autofree char *path = g_build_filename (dir, names[i], NULL);
+
+        g_unlink (path);
+      }
+    g_rmdir (dir);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -673,6 +938,7 @@ main (int   argc,
   g_test_add_func ("/cluster/retained", test_cluster_retained);
   g_test_add_func ("/cluster/stop-node", test_cluster_stop_node);
   g_test_add_func ("/cluster/kill-node", test_cluster_kill_node);
+  g_test_add_func ("/cluster/drover-fails-over", test_cluster_drover_fails_over);
 
   status = g_test_run ();
 

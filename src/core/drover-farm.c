@@ -375,6 +375,44 @@ client_id (const char *suffix)
  *
  * Returns: %FALSE if a broker's address cannot even be tried
  */
+/* After every connection to a broker, native printers are asked to report
+ * again: a cluster may not hand over their retained topics (RabbitMQ keeps
+ * them per node and never sends them to a wildcard subscription), and what
+ * changed while Drover was away, files planted during a failover included,
+ * must still come to the audit. */
+static void
+ask_native_printers_cb (DroverMqttLink *link,
+                        GParamSpec     *pspec,
+                        DroverFarm     *self)
+{
+  GPtrArray *printers = drover_inventory_get_printers (self->inventory);
+
+  /* A single broker hands over the retained topics on the first
+   * connection; a cluster may not, and after any reconnection news may
+   * have been missed. */
+  if (drover_mqtt_link_get_state (link) != DROVER_LINK_STATE_CONNECTED ||
+      (drover_mqtt_link_get_n_connects (link) < 2 && drover_mqtt_link_get_n_nodes (link) < 2))
+    return;
+
+  for (guint i = 0; i < printers->len; i++)
+    {
+      DroverPrinterEntry *entry = g_ptr_array_index (printers, i);
+      g_autofree char *id = NULL;
+      g_autofree char *topic = NULL;
+      g_autofree char *payload = NULL;
+
+      if (entry->connector != DROVER_CONNECTOR_NATIVE || drover_farm_find_link (self, entry->id) != link)
+        continue;
+
+      id = g_uuid_string_random ();
+      topic = g_strconcat ("drover/v1/", entry->key != NULL ? entry->key : entry->id, "/cmd", NULL);
+      payload = g_strdup_printf ("{\"v\":1,\"id\":\"%s\",\"command\":\"report\"}", id);
+      if (self->audit != NULL)
+        drover_audit_note_own_request (self->audit, id);
+      drover_mqtt_link_publish (link, topic, payload, strlen (payload), 1, FALSE, NULL);
+    }
+}
+
 /* A check the operator turned off stays in sight on every printer it
  * concerns. */
 static void
@@ -436,6 +474,7 @@ drover_farm_start (DroverFarm  *self,
 
       drover_mqtt_link_set_tls (link, entry->ca_file, entry->certificate_file, entry->key_file, entry->verify_host_name);
       drover_telemetry_attach_link (self->telemetry, link);
+      g_signal_connect_object (link, "notify::state", G_CALLBACK (ask_native_printers_cb), self, 0);
       if (entry->username != NULL)
         {
           start_after_secret (self, link, DROVER_SECRET_BROKER, entry->name, entry->username);

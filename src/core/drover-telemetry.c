@@ -70,6 +70,7 @@ struct _DroverTelemetry
 
   GHashTable            *last_heard;  /* printer id -> gint64 monotonic µs; main thread */
   GHashTable            *last_messages; /* printer id -> LastMessage; main thread */
+  GHashTable            *guessed_idle;  /* printer ids idle only because they spoke; main thread */
   guint                  offline_timeout;
   guint                  offline_source;
 };
@@ -107,6 +108,7 @@ drover_telemetry_finalize (GObject *object)
   g_clear_pointer (&self->pending, g_hash_table_unref);
   g_clear_pointer (&self->last_heard, g_hash_table_unref);
   g_clear_pointer (&self->last_messages, g_hash_table_unref);
+  g_clear_pointer (&self->guessed_idle, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_mutex_clear (&self->lock);
 
@@ -148,6 +150,7 @@ drover_telemetry_init (DroverTelemetry *self)
   self->pending = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify)pending_free);
   self->last_heard = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->last_messages = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)last_message_free);
+  self->guessed_idle = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 }
 
 static gboolean
@@ -556,9 +559,17 @@ drover_telemetry_flush (DroverTelemetry *self)
 
       {
         DroverPrinterState before = drover_printer_get_state (printer);
+        gboolean guessed = g_hash_table_contains (self->guessed_idle, item->printer_id);
 
         apply (printer, &item->update, now);
         applied++;
+
+        /* A printer that comes back says "online" before its state: idle
+         * is then only a guess, and idle to printing no job start. */
+        if (item->update.fields & DROVER_UPDATE_STATE)
+          g_hash_table_remove (self->guessed_idle, item->printer_id);
+        else if (before == DROVER_PRINTER_STATE_OFFLINE && drover_printer_get_state (printer) == DROVER_PRINTER_STATE_IDLE)
+          g_hash_table_add (self->guessed_idle, g_strdup (item->printer_id));
 
         for (guint i = 0; item->update.events != NULL && i < item->update.events->len; i++)
           g_signal_emit (self, signals[PRINTER_EVENT], 0, printer, g_ptr_array_index (item->update.events, i));
@@ -566,7 +577,7 @@ drover_telemetry_flush (DroverTelemetry *self)
         /* Dialects that only report state (Moonraker, Bambu) start jobs by
          * going from idle to printing: that is the event. The audit folds
          * it with an explicit one for the same job. */
-        if ((before == DROVER_PRINTER_STATE_IDLE || before == DROVER_PRINTER_STATE_ERROR) &&
+        if ((before == DROVER_PRINTER_STATE_IDLE || before == DROVER_PRINTER_STATE_ERROR) && !guessed &&
             drover_printer_get_state (printer) == DROVER_PRINTER_STATE_PRINTING &&
             drover_printer_get_current_file (printer) != NULL)
           {

@@ -250,6 +250,14 @@ native_handle_message (SimPrinter *printer,
     sim_printer_resume (printer, &error);
   else if (g_str_equal (command, "cancel"))
     sim_printer_cancel (printer, &error);
+  else if (g_str_equal (command, "report"))
+    {
+      /* docs/protocol.md: everything retained, again, for a console that
+       * could not get it from the broker. */
+      publish_presence (printer, TRUE, NULL);
+      native_publish_status (printer, TRUE);
+      publish_files (printer);
+    }
   else if (g_str_equal (command, "heaters_off"))
     sim_printer_run_gcode (printer, "M104 S0\nM140 S0");
   else if (g_str_equal (command, "gcode"))
