@@ -872,6 +872,20 @@ test_cluster_drover_fails_over (void)
    * on RabbitMQ; their next report is what Drover knows them by. */
   spin_until (never, NULL, NULL, 2.0);
 
+  /* RabbitMQ speaks MQTT 3.1.1: a native job's expiry cannot travel, so
+   * Drover refuses to send rather than send without it. */
+  {
+    g_autoptr(GError) refused = NULL;
+    gboolean expires = TRUE;
+
+    g_assert_cmpint (drover_mqtt_link_get_mqtt_version (link), ==, MQTTVERSION_3_1_1);
+    g_assert_false (drover_mqtt_link_publish_expiring (link, "drover/v1/nobody/cmd", "{}", 2, 1, 600,
+                                                       &expires, &refused));
+    g_assert_error (refused, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+    g_assert_nonnull (strstr (refused->message, "MQTT 3.1.1"));
+    g_assert_false (expires);
+  }
+
   phase ("the incident, through node 0 to Drover on node 1");
   sim_control (&sim, "incident readme 3");
   victims = g_strsplit (find_line (&sim, "incident "), " ", -1);
