@@ -355,6 +355,33 @@ test_moonraker_full (void)
   drover_update_clear (&update);
 }
 
+/* The answer to the printer.objects.query Drover sends after each
+ * connection (moonraker.md §1.2: JSON-RPC over MQTT, answers on
+ * api/response): its result has the status topic's shape. */
+static void
+test_moonraker_query_response (void)
+{
+  DroverUpdate update = { 0 };
+  g_autofree char *key = NULL;
+  g_autofree char *response = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"result\":%s,\"id\":\"q-1\"}", moonraker_full_example);
+
+  g_assert_cmpint (decode (drover_decode_moonraker, "printer1/moonraker/api/response", response, &key, &update),
+                   ==, DROVER_DECODE_OK);
+  g_assert_cmpstr (key, ==, "printer1");
+  g_assert_cmpint (update.state, ==, DROVER_PRINTER_STATE_PRINTING);
+  g_assert_cmpfloat_with_epsilon (update.hotend_temperature, 214.8, EPSILON);
+  g_assert_cmpstr (update.current_file, ==, "benchy.gcode");
+  drover_update_clear (&update);
+  g_clear_pointer (&key, g_free);
+
+  /* Answers to anything else, and errors, say nothing about the state. */
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/api/response",
+                  "{\"jsonrpc\":\"2.0\",\"result\":\"ok\",\"id\":7}", DROVER_DECODE_IGNORED);
+  assert_refused (drover_decode_moonraker, "printer1/moonraker/api/response",
+                  "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32601,\"message\":\"Method not found\"},\"id\":8}",
+                  DROVER_DECODE_IGNORED);
+}
+
 static void
 test_moonraker_diff (void)
 {
@@ -1970,6 +1997,7 @@ main (int   argc,
   g_test_add_func ("/decode/native/malformed", test_native_malformed);
   g_test_add_func ("/decode/moonraker/full", test_moonraker_full);
   g_test_add_func ("/decode/moonraker/diff", test_moonraker_diff);
+  g_test_add_func ("/decode/moonraker/query-response", test_moonraker_query_response);
   g_test_add_func ("/decode/moonraker/states", test_moonraker_states);
   g_test_add_func ("/decode/moonraker/progress", test_moonraker_progress);
   g_test_add_func ("/decode/moonraker/server", test_moonraker_server);

@@ -7,6 +7,7 @@
 
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <MQTTAsync.h>
 #include <string.h>
 
@@ -731,6 +732,101 @@ test_farm_asks_bambu_for_full_report (void)
   g_clear_pointer (&requests, g_async_queue_unref);
 }
 
+/* On a cluster (retained status may never come) Drover asks each Moonraker
+ * printer for its whole state, and takes the answer as the printer's. */
+static gboolean
+printer_known (gconstpointer printer,
+               gconstpointer unused)
+{
+  return drover_printer_get_state ((DroverPrinter *)printer) == DROVER_PRINTER_STATE_PRINTING &&
+         g_strcmp0 (drover_printer_get_current_file ((DroverPrinter *)printer), "benchy.gcode") == 0;
+}
+
+static void
+test_farm_queries_moonraker (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(DroverTestBroker) first = drover_test_broker_start (NULL, &error);
+  g_autoptr(DroverTestBroker) second = NULL;
+  g_autoptr(DroverFleet) fleet = drover_fleet_new ();
+  g_autoptr(DroverFarm) farm = NULL;
+  g_autofree char *first_uri = NULL;
+  g_autofree char *second_uri = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *request = NULL;
+  g_autofree char *answer = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  MQTTAsync watcher;
+  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
+  gint64 deadline;
+  DroverInventory *inventory;
+  DroverPrinter *printer;
+  JsonObject *root;
+
+  g_assert_no_error (error);
+  second = drover_test_broker_start (NULL, &error);
+  g_assert_no_error (error);
+  first_uri = drover_test_broker_dup_uri (first);
+  second_uri = drover_test_broker_dup_uri (second);
+
+  /* The printer's side: whatever Moonraker is asked on node 0. */
+  requests = g_async_queue_new_full (g_free);
+  g_assert_cmpint (MQTTAsync_create (&watcher, first_uri, "moonraker-1", MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
+  MQTTAsync_setCallbacks (watcher, NULL, NULL, request_arrived_cb, NULL);
+  options.cleansession = 1;
+  g_assert_cmpint (MQTTAsync_connect (watcher, &options), ==, MQTTASYNC_SUCCESS);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!MQTTAsync_isConnected (watcher) && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_assert_true (MQTTAsync_isConnected (watcher));
+  {
+    MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+
+    g_assert_cmpint (MQTTAsync_subscribe (watcher, "voron/moonraker/api/request", 1, &response), ==, MQTTASYNC_SUCCESS);
+    g_assert_cmpint (MQTTAsync_waitForCompletion (watcher, response.token, 5000), ==, MQTTASYNC_SUCCESS);
+  }
+
+  text = g_strdup_printf ("[broker cluster]\nuri=%s, %s\n\n[printer p1]\nconnector=moonraker\nbroker=cluster\ninstance=voron\n",
+                          first_uri, second_uri);
+  inventory = drover_inventory_load_from_data (text, -1, &error);
+  g_assert_no_error (error);
+  farm = drover_farm_new (fleet, inventory);
+  g_assert_true (drover_farm_start (farm, &error));
+  g_assert_no_error (error);
+  printer = drover_fleet_find_printer (fleet, "p1");
+  g_assert_nonnull (printer);
+
+  /* Asked: a JSON-RPC printer.objects.query on the printer's API topic. */
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (request == NULL && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      request = g_async_queue_try_pop (requests);
+      g_usleep (1000);
+    }
+  g_assert_nonnull (request);
+  g_assert_true (g_str_has_prefix (request, "voron/moonraker/api/request "));
+  g_assert_true (json_parser_load_from_data (parser, strchr (request, ' ') + 1, -1, &error));
+  g_assert_no_error (error);
+  root = json_node_get_object (json_parser_get_root (parser));
+  g_assert_cmpstr (json_object_get_string_member (root, "method"), ==, "printer.objects.query");
+
+  /* Answered as Moonraker does: the printer's state comes from it alone. */
+  g_assert_cmpint (drover_printer_get_state (printer), ==, DROVER_PRINTER_STATE_OFFLINE);
+  answer = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"result\":{\"eventtime\":1.0,\"status\":{"
+                            "\"webhooks\":{\"state\":\"ready\"},\"print_stats\":{\"filename\":\"benchy.gcode\","
+                            "\"state\":\"printing\",\"print_duration\":10.0},\"extruder\":{\"temperature\":214.8,"
+                            "\"target\":215.0},\"heater_bed\":{\"temperature\":59.9,\"target\":60.0}}},\"id\":\"%s\"}",
+                            json_object_get_string_member (root, "id"));
+  publish (first_uri, "voron/moonraker/api/response", answer, FALSE);
+  g_assert_true (iterate_until (printer_known, printer, NULL, WAIT_US));
+  g_assert_cmpfloat (drover_printer_get_hotend_temperature (printer), ==, 214.8);
+
+  drover_farm_stop (farm);
+  MQTTAsync_destroy (&watcher);
+  g_clear_pointer (&requests, g_async_queue_unref);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -748,6 +844,7 @@ main (int   argc,
   g_test_add_func ("/telemetry/payload-flood", test_telemetry_payload_flood);
   g_test_add_func ("/telemetry/offline-after-silence", test_telemetry_offline_after_silence);
   g_test_add_func ("/farm/asks-bambu-for-full-report", test_farm_asks_bambu_for_full_report);
+  g_test_add_func ("/farm/queries-moonraker", test_farm_queries_moonraker);
 
   return g_test_run ();
 }

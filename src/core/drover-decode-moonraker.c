@@ -27,6 +27,7 @@ typedef enum
   MOONRAKER_TOPIC_KLIPPER_STATUS,
   MOONRAKER_TOPIC_SERVER_STATUS,
   MOONRAKER_TOPIC_API_REQUEST,
+  MOONRAKER_TOPIC_API_RESPONSE,
 } MoonrakerTopic;
 
 /* `<instance>/moonraker/api/request`: a JSON-RPC 2.0 request from any
@@ -356,6 +357,19 @@ moonraker_read (MoonrakerTopic  topic,
 
   if (topic == MOONRAKER_TOPIC_KLIPPER_STATUS)
     return moonraker_read_klipper_status (root, update);
+  else if (topic == MOONRAKER_TOPIC_API_RESPONSE)
+    {
+      /* The answer to a printer.objects.query (Drover asks after each
+       * connection): its result has the status topic's shape. Answers to
+       * anything else say nothing about the printer's state. */
+      JsonObject *result = NULL;
+      JsonObject *objects = NULL;
+
+      if (_drover_read_object (root, "result", &result) != DROVER_MEMBER_VALUE ||
+          _drover_read_object (result, "status", &objects) != DROVER_MEMBER_VALUE)
+        return DROVER_DECODE_IGNORED;
+      return moonraker_read_klipper_status (result, update);
+    }
   else if (topic == MOONRAKER_TOPIC_API_REQUEST)
     return moonraker_read_request (root, update);
   else
@@ -399,6 +413,11 @@ drover_decode_moonraker (const char    *topic,
       _drover_topic_level_is (&levels[2], "api") &&
       _drover_topic_level_is (&levels[3], "request"))
     kind = MOONRAKER_TOPIC_API_REQUEST;
+  else if (n_levels == 4 && levels[0].length > 0 &&
+           _drover_topic_level_is (&levels[1], "moonraker") &&
+           _drover_topic_level_is (&levels[2], "api") &&
+           _drover_topic_level_is (&levels[3], "response"))
+    kind = MOONRAKER_TOPIC_API_RESPONSE;
   else if (n_levels != 3 || levels[0].length == 0 ||
            !_drover_topic_level_is (&levels[2], "status"))
     return DROVER_DECODE_IGNORED;

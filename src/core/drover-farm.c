@@ -375,8 +375,8 @@ client_id (const char *suffix)
  *
  * Returns: %FALSE if a broker's address cannot even be tried
  */
-/* After every connection to a broker, native printers are asked to report
- * again: a cluster may not hand over their retained topics (RabbitMQ keeps
+/* After a reconnection, or on a cluster, native printers are asked to
+ * report again and Moonraker printers for their state: a cluster may not hand over their retained topics (RabbitMQ keeps
  * them per node and never sends them to a wildcard subscription), and what
  * changed while Drover was away, files planted during a failover included,
  * must still come to the audit. */
@@ -401,12 +401,26 @@ ask_native_printers_cb (DroverMqttLink *link,
       g_autofree char *topic = NULL;
       g_autofree char *payload = NULL;
 
-      if (entry->connector != DROVER_CONNECTOR_NATIVE || drover_farm_find_link (self, entry->id) != link)
+      if ((entry->connector != DROVER_CONNECTOR_NATIVE && entry->connector != DROVER_CONNECTOR_MOONRAKER) ||
+          drover_farm_find_link (self, entry->id) != link)
         continue;
 
       id = g_uuid_string_random ();
-      topic = g_strconcat ("drover/v1/", entry->key != NULL ? entry->key : entry->id, "/cmd", NULL);
-      payload = g_strdup_printf ("{\"v\":1,\"id\":\"%s\",\"command\":\"report\"}", id);
+      if (entry->connector == DROVER_CONNECTOR_NATIVE)
+        {
+          topic = g_strconcat ("drover/v1/", entry->key != NULL ? entry->key : entry->id, "/cmd", NULL);
+          payload = g_strdup_printf ("{\"v\":1,\"id\":\"%s\",\"command\":\"report\"}", id);
+        }
+      else
+        {
+          /* Moonraker answers a JSON-RPC query on its MQTT API with the
+           * whole state, in the status topic's shape. */
+          topic = g_strconcat (entry->key != NULL ? entry->key : entry->id, "/moonraker/api/request", NULL);
+          payload = g_strdup_printf ("{\"jsonrpc\":\"2.0\",\"method\":\"printer.objects.query\",\"params\":"
+                                     "{\"objects\":{\"webhooks\":null,\"print_stats\":null,\"virtual_sdcard\":null,"
+                                     "\"display_status\":null,\"extruder\":null,\"heater_bed\":null}},\"id\":\"%s\"}",
+                                     id);
+        }
       if (self->audit != NULL)
         drover_audit_note_own_request (self->audit, id);
       drover_mqtt_link_publish (link, topic, payload, strlen (payload), 1, FALSE, NULL);

@@ -251,6 +251,8 @@ drover_telemetry_attach_link (DroverTelemetry *self,
       drover_mqtt_link_subscribe (link, "+/moonraker/status", 0);
       /* JSON-RPC requests over MQTT: anyone's orders to the printer. */
       drover_mqtt_link_subscribe (link, "+/moonraker/api/request", 1);
+      /* Answers to the state query Drover sends after each connection. */
+      drover_mqtt_link_subscribe (link, "+/moonraker/api/response", 1);
     }
   if (self->connectors & (1u << DROVER_CONNECTOR_OCTOPRINT))
     {
