@@ -665,6 +665,33 @@ request_arrived_cb (void              *context,
   return 1;
 }
 
+/* A client that records what is published on @filter into `requests`:
+ * the printer's side of a request Drover sends. */
+static MQTTAsync
+start_watcher (const char *uri,
+               const char *client_id,
+               const char *filter)
+{
+  MQTTAsync watcher;
+  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
+  MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
+  gint64 deadline;
+
+  requests = g_async_queue_new_full (g_free);
+  g_assert_cmpint (MQTTAsync_create (&watcher, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
+  MQTTAsync_setCallbacks (watcher, NULL, NULL, request_arrived_cb, NULL);
+  options.cleansession = 1;
+  g_assert_cmpint (MQTTAsync_connect (watcher, &options), ==, MQTTASYNC_SUCCESS);
+  deadline = g_get_monotonic_time () + WAIT_US;
+  while (!MQTTAsync_isConnected (watcher) && g_get_monotonic_time () < deadline)
+    g_usleep (5000);
+  g_assert_true (MQTTAsync_isConnected (watcher));
+  g_assert_cmpint (MQTTAsync_subscribe (watcher, filter, 1, &response), ==, MQTTASYNC_SUCCESS);
+  g_assert_cmpint (MQTTAsync_waitForCompletion (watcher, response.token, 5000), ==, MQTTASYNC_SUCCESS);
+
+  return watcher;
+}
+
 static void
 test_farm_asks_bambu_for_full_report (void)
 {
@@ -678,7 +705,6 @@ test_farm_asks_bambu_for_full_report (void)
   g_autoptr(DroverFleet) fleet = drover_fleet_new ();
   g_autoptr(DroverFarm) farm = NULL;
   MQTTAsync watcher;
-  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
   gint64 deadline;
   DroverInventory *inventory;
   guint16 tls_port;
@@ -690,21 +716,7 @@ test_farm_asks_bambu_for_full_report (void)
   plain_uri = drover_test_broker_dup_uri (broker);
 
   /* Somebody watches what the printer is asked. */
-  requests = g_async_queue_new_full (g_free);
-  g_assert_cmpint (MQTTAsync_create (&watcher, plain_uri, "watcher", MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
-  MQTTAsync_setCallbacks (watcher, NULL, NULL, request_arrived_cb, NULL);
-  options.cleansession = 1;
-  g_assert_cmpint (MQTTAsync_connect (watcher, &options), ==, MQTTASYNC_SUCCESS);
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (!MQTTAsync_isConnected (watcher) && g_get_monotonic_time () < deadline)
-    g_usleep (5000);
-  g_assert_true (MQTTAsync_isConnected (watcher));
-  {
-    MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
-
-    g_assert_cmpint (MQTTAsync_subscribe (watcher, "device/+/request", 1, &response), ==, MQTTASYNC_SUCCESS);
-    g_assert_cmpint (MQTTAsync_waitForCompletion (watcher, response.token, 5000), ==, MQTTASYNC_SUCCESS);
-  }
+  watcher = start_watcher (plain_uri, "watcher", "device/+/request");
 
   inventory_text = g_strdup_printf ("[printer x1]\nconnector=bambu\nserial=01P00A000400001\n"
                                     "uri=ssl://127.0.0.1:%u\nca-file=%s\naccess-code=12345678\n", tls_port, ca);
@@ -757,7 +769,6 @@ test_farm_queries_moonraker (void)
   g_autofree char *answer = NULL;
   g_autoptr(JsonParser) parser = json_parser_new ();
   MQTTAsync watcher;
-  MQTTAsync_connectOptions options = MQTTAsync_connectOptions_initializer;
   gint64 deadline;
   DroverInventory *inventory;
   DroverPrinter *printer;
@@ -770,21 +781,7 @@ test_farm_queries_moonraker (void)
   second_uri = drover_test_broker_dup_uri (second);
 
   /* The printer's side: whatever Moonraker is asked on node 0. */
-  requests = g_async_queue_new_full (g_free);
-  g_assert_cmpint (MQTTAsync_create (&watcher, first_uri, "moonraker-1", MQTTCLIENT_PERSISTENCE_NONE, NULL), ==, MQTTASYNC_SUCCESS);
-  MQTTAsync_setCallbacks (watcher, NULL, NULL, request_arrived_cb, NULL);
-  options.cleansession = 1;
-  g_assert_cmpint (MQTTAsync_connect (watcher, &options), ==, MQTTASYNC_SUCCESS);
-  deadline = g_get_monotonic_time () + WAIT_US;
-  while (!MQTTAsync_isConnected (watcher) && g_get_monotonic_time () < deadline)
-    g_usleep (5000);
-  g_assert_true (MQTTAsync_isConnected (watcher));
-  {
-    MQTTAsync_responseOptions response = MQTTAsync_responseOptions_initializer;
-
-    g_assert_cmpint (MQTTAsync_subscribe (watcher, "voron/moonraker/api/request", 1, &response), ==, MQTTASYNC_SUCCESS);
-    g_assert_cmpint (MQTTAsync_waitForCompletion (watcher, response.token, 5000), ==, MQTTASYNC_SUCCESS);
-  }
+  watcher = start_watcher (first_uri, "moonraker-1", "voron/moonraker/api/request");
 
   text = g_strdup_printf ("[broker cluster]\nuri=%s, %s\n\n[printer p1]\nconnector=moonraker\nbroker=cluster\ninstance=voron\n",
                           first_uri, second_uri);
